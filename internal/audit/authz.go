@@ -1,0 +1,23 @@
+package audit
+
+import "github.com/idcenter/idcenter/internal/errs"
+
+// Roles an actor can hold.
+const (
+	RoleAdmin   = "admin"
+	RoleAuditor = "auditor"
+)
+
+// RequireRole returns errs.ErrForbidden unless actor holds one of roles. The
+// system actor holds every role.
+func RequireRole(actor Actor, roles ...string) error {
+	if actor.Type == ActorSystem {
+		return nil
+	}
+	for _, r := range roles {
+		if actor.Role == r {
+			return nil
+		}
+	}
+	return errs.ErrForbidden
+}
