@@ -1,0 +1,287 @@
+// Package config loads idcenter's server configuration: one YAML file, then
+// IDCENTER_* environment variables (secrets also as *_FILE), then flags (set
+// by the caller). Unknown keys are errors, and Validate reports every problem
+// at once. Only this package reads the environment for server settings.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole server configuration.
+type Config struct {
+	// Listen is the address the HTTP server binds.
+	Listen string `yaml:"listen" env:"IDCENTER_LISTEN"`
+	// BaseURL is the public URL; links and SAML metadata are built from it.
+	BaseURL string `yaml:"base_url" env:"IDCENTER_BASE_URL"`
+	// DataDir holds the SQLite database and the generated master key.
+	DataDir string `yaml:"data_dir" env:"IDCENTER_DATA_DIR"`
+	// Database is empty for SQLite in DataDir, or a postgres:// URL.
+	Database string `yaml:"database" env:"IDCENTER_DATABASE" secret:"true"`
+	// MasterKeyFile holds the key that encrypts secrets at rest. Empty: a
+	// key generated on first start in DataDir/master.key (mode 0600).
+	MasterKeyFile string `yaml:"master_key_file" env:"IDCENTER_MASTER_KEY_FILE"`
+
+	Log       Log       `yaml:"log"`
+	HTTP      HTTP      `yaml:"http"`
+	Bootstrap Bootstrap `yaml:"bootstrap"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level" env:"IDCENTER_LOG_LEVEL"`   // debug, info, warn, error
+	Format string `yaml:"format" env:"IDCENTER_LOG_FORMAT"` // auto, json, text
+}
+
+// HTTP configures the HTTP server.
+type HTTP struct {
+	MaxBodyBytes      int64         `yaml:"max_body_bytes" env:"IDCENTER_HTTP_MAX_BODY_BYTES"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" env:"IDCENTER_HTTP_READ_HEADER_TIMEOUT"`
+	ReadTimeout       time.Duration `yaml:"read_timeout" env:"IDCENTER_HTTP_READ_TIMEOUT"`
+	WriteTimeout      time.Duration `yaml:"write_timeout" env:"IDCENTER_HTTP_WRITE_TIMEOUT"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout" env:"IDCENTER_HTTP_IDLE_TIMEOUT"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" env:"IDCENTER_HTTP_SHUTDOWN_TIMEOUT"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string `yaml:"trusted_proxies" env:"IDCENTER_HTTP_TRUSTED_PROXIES"`
+}
+
+// Bootstrap configures the first start on an empty store (unattended installs).
+type Bootstrap struct {
+	AdminUsername     string `yaml:"admin_username" env:"IDCENTER_ADMIN_USERNAME"`
+	AdminEmail        string `yaml:"admin_email" env:"IDCENTER_ADMIN_EMAIL"`
+	AdminPasswordFile string `yaml:"admin_password_file" env:"IDCENTER_ADMIN_PASSWORD_FILE"`
+	TokenFile         string `yaml:"token_file" env:"IDCENTER_BOOTSTRAP_TOKEN_FILE"`
+}
+
+// Defaults returns the configuration used when nothing else is set.
+func Defaults() Config {
+	return Config{
+		Listen:  "127.0.0.1:8080",
+		DataDir: "./idcenter-data",
+		Log:     Log{Level: "info", Format: "auto"},
+		HTTP: HTTP{
+			MaxBodyBytes:      1 << 20,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   30 * time.Second,
+		},
+	}
+}
+
+// Load starts from Defaults, decodes the YAML file at path (if not empty) and
+// applies the environment (env(name) returns "" when unset). It returns every
+// problem it found at once.
+func Load(path string, env func(string) string) (Config, error) {
+	cfg := Defaults()
+	var problems []string
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config file: %w", err)
+		}
+		problems = append(problems, decodeYAML(b, &cfg)...)
+	}
+	if env != nil {
+		problems = append(problems, applyEnv(reflect.ValueOf(&cfg).Elem(), env)...)
+	}
+	if len(problems) > 0 {
+		return cfg, &Problems{List: problems}
+	}
+	return cfg, nil
+}
+
+// Problems is every configuration problem found.
+type Problems struct{ List []string }
+
+func (p *Problems) Error() string {
+	if len(p.List) == 1 {
+		return "config: " + p.List[0]
+	}
+	return "config: " + strconv.Itoa(len(p.List)) + " problems:\n  " + strings.Join(p.List, "\n  ")
+}
+
+func decodeYAML(b []byte, cfg *Config) []string {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	err := dec.Decode(cfg)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		out := make([]string, len(te.Errors))
+		for i, e := range te.Errors {
+			out[i] = strings.TrimPrefix(e, "yaml: ")
+		}
+		return out
+	}
+	return []string{strings.TrimPrefix(err.Error(), "yaml: ")}
+}
+
+// applyEnv sets fields from their env tags; fields tagged secret:"true" also
+// read NAME_FILE (the file's content, trailing newline removed).
+func applyEnv(v reflect.Value, env func(string) string) []string {
+	var problems []string
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f, fv := t.Field(i), v.Field(i)
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
+			problems = append(problems, applyEnv(fv, env)...)
+			continue
+		}
+		name := f.Tag.Get("env")
+		if name == "" {
+			continue
+		}
+		val, src := env(name), name
+		if f.Tag.Get("secret") == "true" {
+			if file := env(name + "_FILE"); file != "" {
+				if val != "" {
+					problems = append(problems, fmt.Sprintf("%s and %s_FILE are both set; use one", name, name))
+					continue
+				}
+				b, err := os.ReadFile(file)
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("%s_FILE: %v", name, err))
+					continue
+				}
+				val, src = strings.TrimRight(string(b), "\r\n"), name+"_FILE"
+			}
+		}
+		if val == "" {
+			continue
+		}
+		if err := setField(fv, val); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", src, err))
+		}
+	}
+	return problems
+}
+
+func setField(fv reflect.Value, val string) error {
+	switch {
+	case fv.Type() == reflect.TypeOf(time.Duration(0)):
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return fmt.Errorf("not a duration (like 30s or 5m): %q", val)
+		}
+		fv.SetInt(int64(d))
+	case fv.Kind() == reflect.String:
+		fv.SetString(val)
+	case fv.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", val)
+		}
+		fv.SetInt(n)
+	case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
+		var parts []string
+		for _, p := range strings.Split(val, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		fv.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("unsupported field type %s", fv.Type())
+	}
+	return nil
+}
+
+// Validate checks the configuration and returns every problem at once.
+func (c *Config) Validate() error {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+		add("listen: %q is not host:port", c.Listen)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		add("listen: bad port %q", port)
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+			add("base_url: %q must be an absolute http or https URL", c.BaseURL)
+		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			add("base_url: %q must not have a query, fragment or user info", c.BaseURL)
+		}
+	}
+	if c.Database == "" && c.DataDir == "" {
+		add("data_dir: required when database is empty (SQLite)")
+	}
+	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		add("database: must be empty (SQLite in data_dir) or a postgres:// URL")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "auto", "json", "text":
+	default:
+		add("log.format: %q is not one of auto, json, text", c.Log.Format)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		add("http.max_body_bytes: must be at least 1024")
+	}
+	for name, d := range map[string]time.Duration{
+		"read_header_timeout": c.HTTP.ReadHeaderTimeout, "read_timeout": c.HTTP.ReadTimeout,
+		"write_timeout": c.HTTP.WriteTimeout, "idle_timeout": c.HTTP.IdleTimeout, "shutdown_timeout": c.HTTP.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			add("http.%s: must be positive", name)
+		}
+	}
+	for _, cidr := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			add("http.trusted_proxies: %q is not a CIDR (like 10.0.0.0/8)", cidr)
+		}
+	}
+	b := c.Bootstrap
+	if (b.AdminUsername == "") != (b.AdminPasswordFile == "") {
+		add("bootstrap: IDCENTER_ADMIN_USERNAME and IDCENTER_ADMIN_PASSWORD_FILE must be set together")
+	}
+	for name, f := range map[string]string{"admin_password_file": b.AdminPasswordFile, "token_file": b.TokenFile, "master_key_file": c.MasterKeyFile} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			add("%s: %v", name, err)
+		}
+	}
+	if len(p) > 0 {
+		return &Problems{List: p}
+	}
+	return nil
+}
+
+// PublicURL returns BaseURL, or a URL derived from Listen when it is empty.
+func (c *Config) PublicURL() string {
+	if c.BaseURL != "" {
+		return strings.TrimRight(c.BaseURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return "http://" + c.Listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
