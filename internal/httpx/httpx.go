@@ -119,7 +119,10 @@ type Middleware struct {
 	Log          *slog.Logger
 	Proxies      Proxies
 	MaxBodyBytes int64
-	Observe      Observer
+	// BodyLimits overrides MaxBodyBytes for exact "METHOD /path" keys
+	// (e.g. declarative apply, whose documents can be large).
+	BodyLimits map[string]int64
+	Observe    Observer
 }
 
 // Wrap returns next with the middleware applied.
@@ -135,14 +138,18 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		ctx = audit.WithRequest(ctx, audit.RequestInfo{RequestID: id, ClientIP: ip})
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
-		if m.MaxBodyBytes > 0 && r.Body != nil {
-			if r.ContentLength > m.MaxBodyBytes {
+		limit := m.MaxBodyBytes
+		if l, ok := m.BodyLimits[r.Method+" "+r.URL.Path]; ok {
+			limit = l
+		}
+		if limit > 0 && r.Body != nil {
+			if r.ContentLength > limit {
 				WriteProblem(w, r, http.StatusRequestEntityTooLarge, "request body too large",
-					"the request body is larger than "+strconv.FormatInt(m.MaxBodyBytes, 10)+" bytes", nil)
+					"the request body is larger than "+strconv.FormatInt(limit, 10)+" bytes", nil)
 				m.done(r, http.StatusRequestEntityTooLarge, start, ip)
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, m.MaxBodyBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {

@@ -1,0 +1,141 @@
+// Package adminapi is the admin REST API under /api/v1: thin handlers that
+// decode a request, call one domain service method and map the result or the
+// error (RFC 9457 problem documents). Every route is declared once in a table
+// that also generates the OpenAPI document, with its required role visible in
+// the declaration; bearer API tokens authenticate, cookies are never honoured.
+package adminapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/idcenter/idcenter/internal/audit"
+	"github.com/idcenter/idcenter/internal/declarative"
+	"github.com/idcenter/idcenter/internal/directory"
+	"github.com/idcenter/idcenter/internal/errs"
+	"github.com/idcenter/idcenter/internal/httpx"
+	"github.com/idcenter/idcenter/internal/tokens"
+)
+
+// Authenticator turns a bearer secret into an actor.
+type Authenticator interface {
+	Authenticate(ctx context.Context, secret string) (audit.Actor, error)
+}
+
+// API holds the services the handlers call.
+type API struct {
+	Directory   *directory.Service
+	Tokens      *tokens.Service
+	Audit       *audit.Service
+	Declarative *declarative.Service
+	Auth        Authenticator
+	Log         *slog.Logger
+	// OnError is told about every error response (metrics).
+	OnError func(status int)
+
+	routes []route
+}
+
+// Access levels a route requires.
+const (
+	accessAdmin = "admin"         // admin role
+	accessRead  = "admin,auditor" // admin or read-only auditor
+	accessAny   = "any"           // any valid token
+)
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, actor audit.Actor) error
+
+// route is one API operation; it drives both the mux and the OpenAPI document.
+type route struct {
+	Method, Path string // Path relative to /api/v1, with {name} parameters
+	ID, Summary  string
+	Tag          string
+	Access       string
+	Query        []param
+	Headers      []param
+	Body         any // zero value of the request body type, or nil
+	BodyMedia    string
+	Status       int
+	Resp         any // zero value of the response type, or nil
+	RespMedia    string
+	h            handlerFunc
+}
+
+type param struct {
+	Name, Type, Desc string
+}
+
+// Prefix is the API's base path.
+const Prefix = "/api/v1"
+
+// Register mounts every route on mux.
+func (a *API) Register(mux *http.ServeMux) {
+	a.routes = a.table()
+	for _, rt := range a.routes {
+		mux.Handle(rt.Method+" "+Prefix+rt.Path, a.wrap(rt))
+	}
+	mux.HandleFunc("GET "+Prefix+"/openapi.json", a.serveOpenAPI)
+	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteProblem(w, r, http.StatusNotFound, "", "no such API route: "+r.Method+" "+r.URL.Path, nil)
+	})
+}
+
+// Routes lists "METHOD /api/v1/path" for every registered operation.
+func (a *API) Routes() []string {
+	out := make([]string, 0, len(a.routes)+1)
+	for _, rt := range a.table() {
+		out = append(out, rt.Method+" "+Prefix+rt.Path)
+	}
+	return out
+}
+
+func (a *API) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		actor, err := a.authenticate(r)
+		if err == nil {
+			err = authorize(actor, rt.Access)
+		}
+		if err == nil {
+			err = rt.h(w, r, actor)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+func (a *API) authenticate(r *http.Request) (audit.Actor, error) {
+	h := r.Header.Get("Authorization")
+	scheme, secret, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+		return audit.Actor{}, errs.ErrUnauthenticated
+	}
+	return a.Auth.Authenticate(r.Context(), strings.TrimSpace(secret))
+}
+
+func authorize(actor audit.Actor, access string) error {
+	if access == accessAny {
+		return nil
+	}
+	return audit.RequireRole(actor, strings.Split(access, ",")...)
+}
+
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, title, detail, fields := httpx.ErrorStatus(err)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="idcenter"`)
+	}
+	if status >= 500 {
+		a.Log.ErrorContext(r.Context(), "request failed", "request_id", httpx.RequestID(r.Context()), "error", err.Error())
+	}
+	if a.OnError != nil {
+		a.OnError(status)
+	}
+	httpx.WriteProblem(w, r, status, title, detail, fields)
+}
+
+var errNoRoute = errors.New("no route")

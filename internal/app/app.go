@@ -1,0 +1,207 @@
+// Package app is the composition root: it opens the store, runs migrations,
+// initialises a new instance, builds the domain services, mounts the HTTP
+// surfaces and runs the server until its context ends.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/idcenter/idcenter/internal/adminapi"
+	"github.com/idcenter/idcenter/internal/audit"
+	"github.com/idcenter/idcenter/internal/authn"
+	"github.com/idcenter/idcenter/internal/config"
+	"github.com/idcenter/idcenter/internal/declarative"
+	"github.com/idcenter/idcenter/internal/directory"
+	"github.com/idcenter/idcenter/internal/httpx"
+	"github.com/idcenter/idcenter/internal/keys"
+	"github.com/idcenter/idcenter/internal/store/postgres"
+	"github.com/idcenter/idcenter/internal/store/sqlite"
+	"github.com/idcenter/idcenter/internal/store/sqlstore"
+	"github.com/idcenter/idcenter/internal/tokens"
+)
+
+// App is a running idcenter instance.
+type App struct {
+	Config    config.Config
+	Log       *slog.Logger
+	Store     *sqlstore.Store
+	Keys      *keys.Keyring
+	Directory *directory.Service
+	Tokens    *tokens.Service
+	API       *adminapi.API
+
+	metrics *metrics
+	handler http.Handler
+}
+
+// OpenStore opens the configured store without migrating it.
+func OpenStore(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) {
+	if cfg.Database != "" {
+		return postgres.Open(ctx, cfg.Database)
+	}
+	return sqlite.Open(ctx, cfg.DataDir)
+}
+
+// New opens and migrates the store, initialises the instance on first start
+// (writing the one-time bootstrap instructions to out) and builds the server.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(ctx, cfg, log, st, out)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstore.Store, out io.Writer) (*App, error) {
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("applied migrations", "count", n, "engine", st.Dialect().Name)
+	}
+	hasher := authn.NewHasher(authn.DefaultArgon2, max(2, runtime.GOMAXPROCS(0)))
+	a := &App{
+		Config: cfg, Log: log, Store: st,
+		Directory: &directory.Service{Store: st.Directory(), Hasher: hasher},
+		Tokens:    &tokens.Service{Store: st},
+	}
+	if err := a.initInstance(ctx, out); err != nil {
+		return nil, err
+	}
+	a.metrics = newMetrics()
+	a.API = &adminapi.API{
+		Directory:   a.Directory,
+		Tokens:      a.Tokens,
+		Audit:       &audit.Service{Store: st},
+		Declarative: &declarative.Service{Directory: a.Directory, Store: st.Directory()},
+		Auth:        a.Tokens,
+		Log:         log,
+		OnError:     a.metrics.observeError,
+	}
+	a.handler = a.routes()
+	return a, nil
+}
+
+// ApplyMaxBodyBytes is the body limit of POST /api/v1/apply.
+const ApplyMaxBodyBytes = 16 << 20
+
+// Handler is the root HTTP handler.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", a.metrics.handler())
+	a.API.Register(mux)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = fmt.Fprintf(w, "idcenter %s\nadmin API: %s/api/v1 (OpenAPI: %s/api/v1/openapi.json)\n",
+			Version(), a.Config.PublicURL(), a.Config.PublicURL())
+	})
+	mw := &httpx.Middleware{
+		Log: a.Log, Proxies: httpx.ParseProxies(a.Config.HTTP.TrustedProxies),
+		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Observe: a.metrics.observe,
+		// A declarative document lists the whole directory; allow it more room.
+		BodyLimits: map[string]int64{"POST " + adminapi.Prefix + "/apply": max(a.Config.HTTP.MaxBodyBytes, ApplyMaxBodyBytes)},
+	}
+	return securityHeaders(mw.Wrap(mux))
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := a.Store.Ready(ctx); err != nil {
+		a.Log.Warn("not ready", "error", err.Error())
+		a.metrics.storeErrors.Inc()
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "not ready: store unavailable or migrations pending\n")
+		return
+	}
+	_, _ = io.WriteString(w, "ready\n")
+}
+
+// Server returns an http.Server with the configured timeouts.
+func (a *App) Server() *http.Server {
+	h := a.Config.HTTP
+	return &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: h.ReadHeaderTimeout,
+		ReadTimeout:       h.ReadTimeout,
+		WriteTimeout:      h.WriteTimeout,
+		IdleTimeout:       h.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := a.Server()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.Log.Info("listening", "addr", ln.Addr().String(), "base_url", a.Config.PublicURL(), "engine", a.Store.Dialect().Name)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Run listens on the configured address and serves until ctx ends.
+func (a *App) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Config.Listen, err)
+	}
+	return a.Serve(ctx, ln)
+}
+
+// Version is the build's version string.
+func Version() string { return version() }
