@@ -454,7 +454,7 @@ func TestTwoReplicasShareOnePostgres(t *testing.T) {
 	if r := b.must(200, "GET", "/api/v1/users/carol", nil).json(t); r["userName"] != "carol" {
 		t.Fatalf("replica B: %v", r)
 	}
-	b.must(201, "POST", "/api/v1/groups", map[string]any{"displayName": "Ops", "members": []string{"carol"}})
+	gid := b.must(201, "POST", "/api/v1/groups", map[string]any{"displayName": "Ops", "members": []string{"carol"}}).json(t)["id"].(string)
 	if g := a.must(200, "GET", "/api/v1/groups/ops", nil).json(t); g["memberCount"] != float64(1) {
 		t.Fatalf("replica A: %v", g)
 	}
@@ -471,7 +471,7 @@ func TestTwoReplicasShareOnePostgres(t *testing.T) {
 	res := make(chan int, 2)
 	for i, s := range []*server{a, b} {
 		go func() {
-			r := s.do("PATCH", "/api/v1/groups/ops", adminToken, map[string]any{"displayName": fmt.Sprintf("Ops-%d", i)}, "If-Match", `"2"`)
+			r := s.do("PATCH", "/api/v1/groups/"+gid, adminToken, map[string]any{"displayName": fmt.Sprintf("Ops-%d", i)}, "If-Match", `"2"`)
 			res <- r.Status
 		}()
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"sort"
 	"time"
 
@@ -206,8 +207,13 @@ func (s *Service) UpdateUserTx(ctx context.Context, tx Tx, actor audit.Actor, cu
 	if ifVersion != 0 && ifVersion != cur.Version {
 		return User{}, &errs.Conflict{Kind: "user", Stale: true}
 	}
+	// mutate may edit list elements in place (a SCIM PATCH with a value
+	// filter does): give it copies, so cur keeps the stored state to diff
+	// against and the edit is not mistaken for "no change".
 	next := cur
-	next.Emails = append([]MultiValue(nil), cur.Emails...)
+	next.Emails, next.PhoneNumbers, next.IMs = slices.Clone(cur.Emails), slices.Clone(cur.PhoneNumbers), slices.Clone(cur.IMs)
+	next.Photos, next.Entitlements, next.Roles = slices.Clone(cur.Photos), slices.Clone(cur.Entitlements), slices.Clone(cur.Roles)
+	next.X509Certificates, next.Addresses = slices.Clone(cur.X509Certificates), slices.Clone(cur.Addresses)
 	if err := mutate(&next); err != nil {
 		return User{}, err
 	}
@@ -286,12 +292,18 @@ func (s *Service) SetPassword(ctx context.Context, actor audit.Actor, key, passw
 	if s.Hasher == nil {
 		return errors.New("directory: no password hasher configured")
 	}
+	// Hash before the transaction: argon2id takes tens of milliseconds and
+	// must not hold SQLite's single writer.
+	h, err := s.Hasher.Hash(password)
+	if err != nil {
+		return err
+	}
 	return s.Store.WithTx(ctx, func(tx Tx) error {
 		u, err := resolveUser(ctx, tx, key)
 		if err != nil {
 			return err
 		}
-		return s.SetPasswordTx(ctx, tx, actor, u, password)
+		return s.setPasswordHashTx(ctx, tx, actor, u, h)
 	})
 }
 
@@ -301,6 +313,10 @@ func (s *Service) SetPasswordTx(ctx context.Context, tx Tx, actor audit.Actor, u
 	if err != nil {
 		return err
 	}
+	return s.setPasswordHashTx(ctx, tx, actor, u, h)
+}
+
+func (s *Service) setPasswordHashTx(ctx context.Context, tx Tx, actor audit.Actor, u User, h string) error {
 	if err := tx.SetPasswordHash(ctx, u.ID, h, s.now()); err != nil {
 		return err
 	}

@@ -118,6 +118,8 @@ func (s *Service) CreateTx(ctx context.Context, tx Tx, actor audit.Actor, req Cr
 	name := strings.TrimSpace(req.Name)
 	if name == "" || utf8.RuneCountInString(name) > 64 {
 		v.Add("name", "is required and at most 64 characters")
+	} else if _, err := uuid.Parse(name); err == nil {
+		v.Add("name", "must not look like a token id")
 	}
 	if req.Role != audit.RoleAdmin && req.Role != audit.RoleAuditor {
 		v.Add("role", "must be \"admin\" or \"auditor\"")

@@ -23,7 +23,7 @@ import (
 // Dialect is PostgreSQL's dialect.
 var Dialect = &sqlstore.Dialect{
 	Name: "postgres", Goose: goose.DialectPostgres, Classify: classify,
-	SessionLocker: func() (lock.SessionLocker, error) { return lock.NewPostgresSessionLocker() },
+	SessionLocker: func() (lock.SessionLocker, error) { return lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300)) },
 }
 
 func classify(err error) (sqlstore.ErrorKind, string) {

@@ -39,6 +39,7 @@ func (c *conn) AppendAudit(ctx context.Context, e audit.Event) error {
 
 // ListAudit lists events newest first.
 func (c *conn) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, string, error) {
+	f.Limit = pageLimit(f.Limit)
 	var a args
 	var where []string
 	if !f.Since.IsZero() {

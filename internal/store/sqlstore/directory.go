@@ -44,6 +44,11 @@ func scanUser(sc interface{ Scan(...any) error }) (directory.User, error) {
 	u.ID, u.UserName, u.Active, u.Role, u.ManagedBy, u.Version = id, userName, active, role, managedBy, version
 	u.Created, u.LastModified = fromMicros(created), fromMicros(modified)
 	if u.Enterprise.ManagerID != "" {
+		if mgrUserName == "" {
+			// The manager was deleted (manager_id is ON DELETE SET NULL)
+			// but the attributes document still names them: no manager.
+			u.Enterprise.ManagerID = ""
+		}
 		u.Enterprise.ManagerName = mgrDisplay
 		if u.Enterprise.ManagerName == "" {
 			u.Enterprise.ManagerName = mgrUserName
@@ -95,6 +100,21 @@ func (c *conn) CountAdmins(ctx context.Context) (int, error) {
 	return n, c.wrap(err)
 }
 
+// CountAdmins, inside a transaction, counts the active admins and locks their
+// rows until the transaction ends. The directory counts them before removing
+// an admin; without the lock two transactions that each remove one of the
+// last two admins both see two on PostgreSQL (READ COMMITTED write skew) and
+// leave none. The second now waits, re-reads the rows and sees one. A no-op
+// UPDATE is the lock both engines understand (SQLite serialises writers).
+func (t *Tx) CountAdmins(ctx context.Context) (int, error) {
+	res, err := t.q.ExecContext(ctx, `UPDATE users SET version = version WHERE role = $1 AND active = $2`, directory.RoleAdmin, true)
+	if err != nil {
+		return 0, t.wrap(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), t.wrap(err)
+}
+
 // args collects positional arguments and hands out $n placeholders.
 type args []any
 
@@ -113,6 +133,18 @@ func decodeCursor(c string) (string, error) {
 	return string(b), nil
 }
 
+// DefaultPageSize is the page size of a list call that names none.
+const DefaultPageSize = 100
+
+// pageLimit returns limit, or DefaultPageSize when it is not positive (a
+// zero limit would otherwise cut every page to nothing and index keys[-1]).
+func pageLimit(limit int) int {
+	if limit <= 0 {
+		return DefaultPageSize
+	}
+	return limit
+}
+
 // likePrefix escapes s for a LIKE prefix match with ESCAPE '\'.
 func likePrefix(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
@@ -121,6 +153,7 @@ func likePrefix(s string) string {
 
 // ListUsers lists users in user_name_norm order after the cursor.
 func (c *conn) ListUsers(ctx context.Context, f directory.UserFilter) ([]directory.User, string, error) {
+	f.Limit = pageLimit(f.Limit)
 	var a args
 	var where []string
 	if f.UserName != "" {
@@ -305,6 +338,7 @@ func (c *conn) GetGroupByName(ctx context.Context, name string) (directory.Group
 
 // ListGroups lists groups in display-name order after the cursor.
 func (c *conn) ListGroups(ctx context.Context, f directory.GroupFilter) ([]directory.Group, string, error) {
+	f.Limit = pageLimit(f.Limit)
 	var a args
 	var where []string
 	if f.DisplayName != "" {
@@ -418,6 +452,7 @@ func (c *conn) touchGroup(ctx context.Context, res sql.Result, groupID string, a
 
 // ListMembers lists a group's members in userName order after the cursor.
 func (c *conn) ListMembers(ctx context.Context, groupID, cursor string, limit int) ([]directory.Member, string, error) {
+	limit = pageLimit(limit)
 	var a args
 	q := `SELECT u.id, u.user_name, u.display_name, u.user_name_norm FROM group_members gm JOIN users u ON u.id = gm.user_id
 		WHERE gm.group_id = ` + a.add(groupID)

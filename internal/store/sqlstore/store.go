@@ -91,6 +91,11 @@ func New(d *Dialect, rdb, wdb *sql.DB) *Store {
 // Dialect returns the engine's dialect.
 func (s *Store) Dialect() *Dialect { return s.dialect }
 
+// DB returns the write pool. It exists for tests that must reach past the
+// typed methods with raw SQL (for example to prove that the database itself
+// refuses to change audit events); application code never uses it.
+func (s *Store) DB() *sql.DB { return s.wdb }
+
 // Close closes the pools.
 func (s *Store) Close() error {
 	err := s.wdb.Close()
@@ -158,11 +163,19 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 }
 
 // WithTx runs fn in a read-write transaction, committing when fn returns nil.
+// If fn panics the transaction is rolled back before the panic continues, so
+// the connection (SQLite's only writer) is not left inside it.
 func (s *Store) WithTx(ctx context.Context, fn func(*Tx) error) error {
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(err)
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
 	if err := fn(&Tx{conn: conn{q: tx, dialect: s.dialect}}); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -202,6 +215,8 @@ var uniqueFields = map[string][2]string{
 	"groups.display_name_norm":                      {"group", "displayName"},
 	"api_tokens_name":                               {"token", "name"},
 	"api_tokens.name":                               {"token", "name"},
+	"api_tokens_hash":                               {"token", "secret"},
+	"api_tokens.hash":                               {"token", "secret"},
 	"group_members_pkey":                            {"member", "userId"},
 	"group_members.group_id":                        {"member", "userId"},
 	"group_members.group_id, group_members.user_id": {"member", "userId"},

@@ -33,7 +33,8 @@ func (c *conn) GetTokenByHash(ctx context.Context, hash string) (tokens.Token, e
 
 // GetToken finds a token by id or name.
 func (c *conn) GetToken(ctx context.Context, idOrName string) (tokens.Token, error) {
-	t, err := scanToken(c.q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1 OR name = $1`, idOrName))
+	t, err := scanToken(c.q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1 OR name = $1
+		ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END LIMIT 1`, idOrName))
 	if err = c.wrap(err); err == errs.ErrNotFound {
 		return t, errs.NotFound("token", idOrName)
 	}
@@ -63,7 +64,11 @@ func (c *conn) InsertToken(ctx context.Context, t tokens.Token, hash string) err
 	_, err := c.q.ExecContext(ctx, `INSERT INTO api_tokens (id, name, role, hash, hint, created_at, created_by, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		t.ID, t.Name, t.Role, hash, t.Hint, micros(t.CreatedAt), t.CreatedBy, nullMicros(t.ExpiresAt))
-	return c.writeErr(err, t.Name)
+	err = c.writeErr(err, t.Name)
+	if cf, ok := err.(*errs.Conflict); ok && cf.Field == "secret" {
+		cf.Value = "" // the name is not the colliding value, and the secret is never echoed
+	}
+	return err
 }
 
 // RevokeToken marks a token revoked; it reports false when it already was.

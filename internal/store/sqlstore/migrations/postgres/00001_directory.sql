@@ -1,4 +1,6 @@
 -- +goose Up
+-- Normalised keys use the "C" collation so ordering and LIKE prefix
+-- matches agree with SQLite byte order and can use the indexes.
 -- Times are Unix microseconds (UTC) on both engines, so ordering, range
 -- filters and round-trips behave identically.
 CREATE TABLE instance (
@@ -11,8 +13,8 @@ CREATE TABLE instance (
 CREATE TABLE users (
     id                  TEXT    PRIMARY KEY,
     user_name           TEXT    NOT NULL,
-    user_name_norm      TEXT    NOT NULL,
-    email_norm          TEXT,
+    user_name_norm      TEXT    COLLATE "C" NOT NULL,
+    email_norm          TEXT    COLLATE "C",
     external_id         TEXT    NOT NULL DEFAULT '',
     active              BOOLEAN NOT NULL,
     role                TEXT    NOT NULL DEFAULT '',
@@ -40,7 +42,7 @@ CREATE TABLE passwords (
 CREATE TABLE groups (
     id                 TEXT    PRIMARY KEY,
     display_name       TEXT    NOT NULL,
-    display_name_norm  TEXT    NOT NULL,
+    display_name_norm  TEXT    COLLATE "C" NOT NULL,
     description        TEXT    NOT NULL DEFAULT '',
     external_id        TEXT    NOT NULL DEFAULT '',
     managed_by         TEXT    NOT NULL DEFAULT '',
