@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,6 +37,25 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// syncBuffer is a strings.Builder safe for the exec goroutines writing and
+// the test reading.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 var tokenRE = regexp.MustCompile(`idc_[A-Za-z0-9_-]{20,}`)
 
 // TestServeFirstStart runs the README's command as a user would: the first
@@ -52,18 +70,16 @@ func TestServeFirstStart(t *testing.T) {
 	addr := freePort(t)
 	env := []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
 
-	startServer := func() (*exec.Cmd, *strings.Builder, *strings.Builder) {
+	startServer := func() (*exec.Cmd, *syncBuffer, *syncBuffer) {
 		cmd := exec.Command(bin, "serve", "--listen", addr, "--data-dir", dataDir)
 		cmd.Env = env
-		stdout, stderr := &strings.Builder{}, &strings.Builder{}
-		pr, pw := io.Pipe()
-		cmd.Stdout = io.MultiWriter(stdout, pw)
+		stdout, stderr := &syncBuffer{}, &syncBuffer{}
+		cmd.Stdout = stdout
 		cmd.Stderr = stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { cmd.Process.Kill(); pw.Close() })
-		go io.Copy(io.Discard, bufio.NewReader(pr))
+		t.Cleanup(func() { cmd.Process.Kill() })
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		for {
@@ -81,7 +97,7 @@ func TestServeFirstStart(t *testing.T) {
 		}
 		return cmd, stdout, stderr
 	}
-	stop := func(cmd *exec.Cmd, stderr *strings.Builder) {
+	stop := func(cmd *exec.Cmd, stderr *syncBuffer) {
 		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
