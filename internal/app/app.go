@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/idcenter/idcenter/internal/adminapi"
@@ -22,6 +23,9 @@ import (
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/httpx"
 	"github.com/idcenter/idcenter/internal/keys"
+	"github.com/idcenter/idcenter/internal/portal"
+	"github.com/idcenter/idcenter/internal/session"
+	"github.com/idcenter/idcenter/internal/web"
 	"github.com/idcenter/idcenter/internal/store/postgres"
 	"github.com/idcenter/idcenter/internal/store/sqlite"
 	"github.com/idcenter/idcenter/internal/store/sqlstore"
@@ -37,6 +41,9 @@ type App struct {
 	Directory *directory.Service
 	Tokens    *tokens.Service
 	API       *adminapi.API
+	Sessions  *session.Service
+	Auth      *authn.Service
+	Portal    *portal.Portal
 
 	metrics *metrics
 	handler http.Handler
@@ -76,13 +83,36 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstor
 	if n > 0 {
 		log.Info("applied migrations", "count", n, "engine", st.Dialect().Name)
 	}
-	hasher := authn.NewHasher(authn.DefaultArgon2, max(2, runtime.GOMAXPROCS(0)))
+	ac := cfg.Auth
+	hasher := authn.NewHasher(authn.Argon2Params{MemoryKiB: uint32(ac.Argon2MemoryKiB), Iterations: uint32(ac.Argon2Iterations),
+		Parallelism: uint8(ac.Argon2Parallelism)}, max(2, runtime.GOMAXPROCS(0)))
+	hasher.MinLen = int(ac.PasswordMinLength)
 	a := &App{
 		Config: cfg, Log: log, Store: st,
 		Directory: &directory.Service{Store: st.Directory(), Hasher: hasher},
 		Tokens:    &tokens.Service{Store: st},
 	}
 	if err := a.initInstance(ctx, out); err != nil {
+		return nil, err
+	}
+	a.Sessions = &session.Service{Store: st, Absolute: ac.SessionDuration, Idle: ac.IdleTimeout}
+	a.Auth = &authn.Service{
+		Store: st, Hasher: hasher, Sessions: a.Sessions,
+		Lockout: authn.Lockout{MaxFailures: int(ac.LockoutThreshold), Duration: ac.LockoutDuration, IPMaxFailures: int(ac.IPLockoutThreshold)},
+	}
+	rd, err := web.NewRenderer(log)
+	if err != nil {
+		return nil, err
+	}
+	cookies := web.Cookies{Secure: strings.HasPrefix(cfg.PublicURL(), "https://")}
+	a.Portal = &portal.Portal{
+		Render: rd, Auth: a.Auth, Sessions: a.Sessions, Users: st, Cookies: cookies,
+		CSRF: web.CSRF{Key: a.Keys.Derive("csrf"), Cookies: cookies}, Log: log,
+	}
+	if err := a.wireMFA(); err != nil {
+		return nil, err
+	}
+	if err := a.wireRecovery(); err != nil {
 		return nil, err
 	}
 	a.metrics = newMetrics()
@@ -109,7 +139,15 @@ func (a *App) Handler() http.Handler { return a.handler }
 func (a *App) Close() error { return a.Store.Close() }
 
 func (a *App) routes() http.Handler {
+	// Browser pages: session cookie, CSRF, strict CSP, on their own mux.
+	browser := http.NewServeMux()
+	a.Portal.Register(browser)
+	a.registerConsole(browser)
+	cop := http.NewCrossOriginProtection()
+	browserHandler := web.SecurityHeaders(cop.Handler(a.Portal.Middleware(browser)))
+
 	mux := http.NewServeMux()
+	mux.Handle("/", browserHandler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -117,27 +155,26 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", a.metrics.handler())
 	a.API.Register(mux)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = fmt.Fprintf(w, "idcenter %s\nadmin API: %s/api/v1 (OpenAPI: %s/api/v1/openapi.json)\n",
-			Version(), a.Config.PublicURL(), a.Config.PublicURL())
-	})
 	mw := &httpx.Middleware{
 		Log: a.Log, Proxies: httpx.ParseProxies(a.Config.HTTP.TrustedProxies),
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Observe: a.metrics.observe,
 		// A declarative document lists the whole directory; allow it more room.
 		BodyLimits: map[string]int64{"POST " + adminapi.Prefix + "/apply": max(a.Config.HTTP.MaxBodyBytes, ApplyMaxBodyBytes)},
 	}
-	return securityHeaders(mw.Wrap(mux))
+	return apiHeaders(mw.Wrap(mux))
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+// apiHeaders sets defensive headers on non-browser responses; browser pages
+// set their own (web.SecurityHeaders).
+func apiHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -73,6 +73,10 @@ func (h *Hasher) Hash(password string) (string, error) {
 	if err := h.Check(password); err != nil {
 		return "", err
 	}
+	return h.hashUnchecked(password)
+}
+
+func (h *Hasher) hashUnchecked(password string) (string, error) {
 	salt := make([]byte, h.saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err

@@ -37,7 +37,43 @@ type Config struct {
 
 	Log       Log       `yaml:"log"`
 	HTTP      HTTP      `yaml:"http"`
+	Auth      Auth      `yaml:"auth"`
 	Bootstrap Bootstrap `yaml:"bootstrap"`
+}
+
+// Auth configures sign-in, sessions and MFA.
+type Auth struct {
+	// SessionDuration is the absolute session lifetime (15m to 90 days).
+	SessionDuration time.Duration `yaml:"session_duration" env:"IDCENTER_AUTH_SESSION_DURATION"`
+	// IdleTimeout ends a session after this long without a request.
+	IdleTimeout time.Duration `yaml:"idle_timeout" env:"IDCENTER_AUTH_IDLE_TIMEOUT"`
+	// LockoutThreshold failed passwords lock an account for LockoutDuration.
+	LockoutThreshold int64         `yaml:"lockout_threshold" env:"IDCENTER_AUTH_LOCKOUT_THRESHOLD"`
+	LockoutDuration  time.Duration `yaml:"lockout_duration" env:"IDCENTER_AUTH_LOCKOUT_DURATION"`
+	// IPLockoutThreshold failures from one client IP block it for LockoutDuration.
+	IPLockoutThreshold int64 `yaml:"ip_lockout_threshold" env:"IDCENTER_AUTH_IP_LOCKOUT_THRESHOLD"`
+	PasswordMinLength  int64 `yaml:"password_min_length" env:"IDCENTER_AUTH_PASSWORD_MIN_LENGTH"`
+	// Argon2id cost (OWASP's minimum by default: 19 MiB, 2 iterations, 1 lane).
+	Argon2MemoryKiB   int64 `yaml:"argon2_memory_kib" env:"IDCENTER_AUTH_ARGON2_MEMORY_KIB"`
+	Argon2Iterations  int64 `yaml:"argon2_iterations" env:"IDCENTER_AUTH_ARGON2_ITERATIONS"`
+	Argon2Parallelism int64 `yaml:"argon2_parallelism" env:"IDCENTER_AUTH_ARGON2_PARALLELISM"`
+	MFA               MFA   `yaml:"mfa"`
+}
+
+// MFA configures when a second factor is required.
+type MFA struct {
+	// Mode: "always" (every sign-in), "context" (new browser or device; a
+	// remembered-device cookie otherwise) or "never".
+	Mode string `yaml:"mode" env:"IDCENTER_AUTH_MFA_MODE"`
+	// NoDevice: what happens to a user without a factor when one is needed:
+	// "require_registration", "block" or "allow".
+	NoDevice string `yaml:"no_device" env:"IDCENTER_AUTH_MFA_NO_DEVICE"`
+	// AdminsExempt turns off the rule that administrators always need MFA.
+	AdminsExempt bool `yaml:"admins_exempt" env:"IDCENTER_AUTH_MFA_ADMINS_EXEMPT"`
+	// RememberDevice is how long "context" mode trusts a browser.
+	RememberDevice time.Duration `yaml:"remember_device" env:"IDCENTER_AUTH_MFA_REMEMBER_DEVICE"`
+	// PasskeySignIn allows signing in with a passkey alone.
+	PasskeySignIn bool `yaml:"passkey_sign_in" env:"IDCENTER_AUTH_MFA_PASSKEY_SIGN_IN"`
 }
 
 // Log configures structured logging.
@@ -79,6 +115,13 @@ func Defaults() Config {
 			WriteTimeout:      60 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   30 * time.Second,
+		},
+		Auth: Auth{
+			SessionDuration: 8 * time.Hour, IdleTimeout: time.Hour,
+			LockoutThreshold: 10, LockoutDuration: 15 * time.Minute, IPLockoutThreshold: 100,
+			PasswordMinLength: 8,
+			Argon2MemoryKiB:   19 * 1024, Argon2Iterations: 2, Argon2Parallelism: 1,
+			MFA: MFA{Mode: "context", NoDevice: "require_registration", RememberDevice: 30 * 24 * time.Hour},
 		},
 	}
 }
@@ -183,6 +226,12 @@ func setField(fv reflect.Value, val string) error {
 		fv.SetInt(int64(d))
 	case fv.Kind() == reflect.String:
 		fv.SetString(val)
+	case fv.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", val)
+		}
+		fv.SetBool(b)
 	case fv.Kind() == reflect.Int64:
 		n, err := strconv.ParseInt(val, 10, 64)
 		if err != nil {
@@ -252,6 +301,39 @@ func (c *Config) Validate() error {
 		if _, err := netip.ParsePrefix(cidr); err != nil {
 			add("http.trusted_proxies: %q is not a CIDR (like 10.0.0.0/8)", cidr)
 		}
+	}
+	a := c.Auth
+	if a.SessionDuration < 15*time.Minute || a.SessionDuration > 90*24*time.Hour {
+		add("auth.session_duration: must be from 15m to 2160h (90 days)")
+	}
+	if a.IdleTimeout < time.Minute || a.IdleTimeout > a.SessionDuration {
+		add("auth.idle_timeout: must be at least 1m and at most auth.session_duration")
+	}
+	if a.LockoutThreshold < 1 || a.IPLockoutThreshold < 1 {
+		add("auth.lockout_threshold and auth.ip_lockout_threshold: must be at least 1")
+	}
+	if a.LockoutDuration < time.Second {
+		add("auth.lockout_duration: must be positive")
+	}
+	if a.PasswordMinLength < 8 || a.PasswordMinLength > 64 {
+		add("auth.password_min_length: must be from 8 to 64 (NIST SP 800-63B)")
+	}
+	if a.Argon2MemoryKiB < 8*1024 || a.Argon2MemoryKiB > 256*1024 || a.Argon2Iterations < 1 || a.Argon2Iterations > 16 ||
+		a.Argon2Parallelism < 1 || a.Argon2Parallelism > 16 {
+		add("auth.argon2_*: memory 8192-262144 KiB, iterations 1-16, parallelism 1-16")
+	}
+	switch a.MFA.Mode {
+	case "always", "context", "never":
+	default:
+		add("auth.mfa.mode: %q is not one of always, context, never", a.MFA.Mode)
+	}
+	switch a.MFA.NoDevice {
+	case "require_registration", "block", "allow":
+	default:
+		add("auth.mfa.no_device: %q is not one of require_registration, block, allow", a.MFA.NoDevice)
+	}
+	if a.MFA.RememberDevice < 0 || a.MFA.RememberDevice > 365*24*time.Hour {
+		add("auth.mfa.remember_device: must be from 0 to 8760h")
 	}
 	b := c.Bootstrap
 	if (b.AdminUsername == "") != (b.AdminPasswordFile == "") {

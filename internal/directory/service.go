@@ -43,6 +43,8 @@ type Tx interface {
 	// AddMember and RemoveMember report whether membership changed.
 	AddMember(ctx context.Context, groupID, userID string, at time.Time) (bool, error)
 	RemoveMember(ctx context.Context, groupID, userID string, at time.Time) (bool, error)
+	// RevokeUserSessions ends every browser session of a user.
+	RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, error)
 }
 
 // Store is what the directory needs from storage.
@@ -240,6 +242,16 @@ func (s *Service) UpdateUserTx(ctx context.Context, tx Tx, actor audit.Actor, cu
 	action := "user.update"
 	if cur.Active != next.Active {
 		action = map[bool]string{true: "user.enable", false: "user.disable"}[next.Active]
+	}
+	if cur.Active && !next.Active {
+		// A disabled user is signed out everywhere at once.
+		n, err := tx.RevokeUserSessions(ctx, next.ID, next.LastModified)
+		if err != nil {
+			return User{}, err
+		}
+		if n > 0 {
+			summary["sessionsEnded"] = n
+		}
 	}
 	return next, tx.AppendAudit(ctx, audit.New(ctx, actor, action, "user", next.ID, next.UserName, summary))
 }

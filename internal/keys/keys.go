@@ -7,7 +7,9 @@ package keys
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -27,6 +29,15 @@ const MasterKeyFile = "master.key"
 // Keyring seals and opens secrets under the master key.
 type Keyring struct {
 	aead cipher.AEAD
+	key  []byte
+}
+
+// Derive returns a 32-byte key for one purpose (e.g. "csrf"), derived from
+// the master key with HMAC-SHA256, so no two uses share key material.
+func (k *Keyring) Derive(purpose string) []byte {
+	m := hmac.New(sha256.New, k.key)
+	m.Write([]byte("idcenter derive v1\x00" + purpose))
+	return m.Sum(nil)
 }
 
 // New builds a keyring from raw key bytes.
@@ -42,7 +53,7 @@ func New(key []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keyring{aead: aead}, nil
+	return &Keyring{aead: aead, key: append([]byte(nil), key...)}, nil
 }
 
 // ErrOpen means a sealed value did not open: wrong key, wrong location, or tampering.

@@ -1,0 +1,7 @@
+package app
+
+import "net/http"
+
+// registerConsole mounts the admin console on the browser mux. Filled in by
+// the console work.
+func (a *App) registerConsole(mux *http.ServeMux) {}
