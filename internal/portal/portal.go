@@ -111,7 +111,9 @@ type message struct {
 	Message, Link, LinkText string
 }
 
-func msg(text, link, linkText string) message { return message{Message: text, Link: link, LinkText: linkText} }
+func msg(text, link, linkText string) message {
+	return message{Message: text, Link: link, LinkText: linkText}
+}
 
 func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, _, _, _ := httpx.ErrorStatus(err)
