@@ -136,3 +136,42 @@ func (c *Client) SetPassword(ctx context.Context, user, password string) error {
 	body := map[string]string{"password": password}
 	return c.do(ctx, request{method: http.MethodPut, path: "/users/" + key + "/password", body: body}, nil)
 }
+
+// ActionResult reports what an action on a user did.
+type ActionResult struct {
+	UserID   string `json:"userId"`
+	UserName string `json:"userName"`
+	Result   string `json:"result"`
+	Count    int    `json:"count,omitempty"`
+}
+
+func (c *Client) userAction(ctx context.Context, method, user, action string) (ActionResult, error) {
+	key, err := pathKey("user", user)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	var out ActionResult
+	err = c.do(ctx, request{method: method, path: "/users/" + key + "/" + action}, &out)
+	return out, err
+}
+
+// SendInvitation emails the user a single-use link to set a password.
+func (c *Client) SendInvitation(ctx context.Context, user string) (ActionResult, error) {
+	return c.userAction(ctx, http.MethodPost, user, "invitation")
+}
+
+// ForcePasswordReset removes the user's password, signs them out everywhere
+// and emails them a reset link.
+func (c *Client) ForcePasswordReset(ctx context.Context, user string) (ActionResult, error) {
+	return c.userAction(ctx, http.MethodPost, user, "password-reset")
+}
+
+// UnlockUser clears a lockout after failed sign-ins.
+func (c *Client) UnlockUser(ctx context.Context, user string) (ActionResult, error) {
+	return c.userAction(ctx, http.MethodPost, user, "unlock")
+}
+
+// EndUserSessions signs the user out of every browser.
+func (c *Client) EndUserSessions(ctx context.Context, user string) (ActionResult, error) {
+	return c.userAction(ctx, http.MethodDelete, user, "sessions")
+}

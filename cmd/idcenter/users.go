@@ -15,14 +15,18 @@ import (
 
 // UsersCmd groups the user commands.
 type UsersCmd struct {
-	List        UsersListCmd        `cmd:"" aliases:"ls" help:"List users."`
-	Get         UsersGetCmd         `cmd:"" help:"Show a user."`
-	Create      UsersCreateCmd      `cmd:"" help:"Create a user."`
-	Update      UsersUpdateCmd      `cmd:"" help:"Change a user; only the attributes given as flags change."`
-	Delete      UsersDeleteCmd      `cmd:"" aliases:"rm" help:"Delete a user and their group memberships."`
-	Disable     UsersDisableCmd     `cmd:"" help:"Disable a user: they can no longer sign in."`
-	Enable      UsersEnableCmd      `cmd:"" help:"Enable a disabled user."`
-	SetPassword UsersSetPasswordCmd `cmd:"" name:"set-password" help:"Set a user's password, read from standard input."`
+	List          UsersListCmd          `cmd:"" aliases:"ls" help:"List users."`
+	Get           UsersGetCmd           `cmd:"" help:"Show a user."`
+	Create        UsersCreateCmd        `cmd:"" help:"Create a user."`
+	Update        UsersUpdateCmd        `cmd:"" help:"Change a user; only the attributes given as flags change."`
+	Delete        UsersDeleteCmd        `cmd:"" aliases:"rm" help:"Delete a user and their group memberships."`
+	Disable       UsersDisableCmd       `cmd:"" help:"Disable a user: they can no longer sign in."`
+	Enable        UsersEnableCmd        `cmd:"" help:"Enable a disabled user."`
+	SetPassword   UsersSetPasswordCmd   `cmd:"" name:"set-password" help:"Set a user's password, read from standard input."`
+	Invite        UsersInviteCmd        `cmd:"" help:"Email the user a single-use link to set a password."`
+	ResetPassword UsersResetPasswordCmd `cmd:"" name:"reset-password" help:"Remove the user's password, sign them out and email a reset link."`
+	Unlock        UsersUnlockCmd        `cmd:"" help:"Clear a lockout after failed sign-ins."`
+	SignOut       UsersSignOutCmd       `cmd:"" name:"sign-out" help:"End every session of the user."`
 }
 
 // UsersListCmd lists users.

@@ -32,7 +32,12 @@ type API struct {
 	Audit       *audit.Service
 	Declarative *declarative.Service
 	Auth        Authenticator
-	Log         *slog.Logger
+	// Accounts sends invitations and password resets; SignIn unlocks
+	// accounts; Sessions ends a user's sessions.
+	Accounts AccountActions
+	SignIn   Unlocker
+	Sessions SessionEnder
+	Log      *slog.Logger
 	// OnError is told about every error response (metrics).
 	OnError func(status int)
 
@@ -45,6 +50,22 @@ const (
 	accessRead  = "admin,auditor" // admin or read-only auditor
 	accessAny   = "any"           // any valid token
 )
+
+// AccountActions are the admin's email actions on a user.
+type AccountActions interface {
+	SendInvitation(ctx context.Context, actor audit.Actor, userID string) error
+	ForcePasswordReset(ctx context.Context, actor audit.Actor, userID string) error
+}
+
+// Unlocker clears a locked-out account.
+type Unlocker interface {
+	Unlock(ctx context.Context, actor audit.Actor, u directory.User) error
+}
+
+// SessionEnder ends every session of a user.
+type SessionEnder interface {
+	EndAllForUser(ctx context.Context, actor audit.Actor, userID, reason string) (int, error)
+}
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, actor audit.Actor) error
 

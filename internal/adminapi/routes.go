@@ -98,6 +98,15 @@ func (a *API) table() []route {
 		{Method: "PUT", Path: "/users/{user}/password", ID: "setPassword", Tag: "users", Summary: "Set a user's password", Access: accessAdmin,
 			Body: PasswordInput{}, Status: 204, h: a.setPassword},
 
+		{Method: "POST", Path: "/users/{user}/invitation", ID: "sendInvitation", Tag: "users", Summary: "Email the user a link to set a password (replaces earlier links)", Access: accessAdmin,
+			Status: 202, Resp: ActionResult{}, h: a.sendInvitation},
+		{Method: "POST", Path: "/users/{user}/password-reset", ID: "forcePasswordReset", Tag: "users", Summary: "Remove the password, end all sessions and email a reset link", Access: accessAdmin,
+			Status: 202, Resp: ActionResult{}, h: a.forcePasswordReset},
+		{Method: "POST", Path: "/users/{user}/unlock", ID: "unlockUser", Tag: "users", Summary: "Clear a lockout after failed sign-ins", Access: accessAdmin,
+			Status: 200, Resp: ActionResult{}, h: a.unlockUser},
+		{Method: "DELETE", Path: "/users/{user}/sessions", ID: "endUserSessions", Tag: "users", Summary: "Sign the user out everywhere", Access: accessAdmin,
+			Status: 200, Resp: ActionResult{}, h: a.endUserSessions},
+
 		{Method: "GET", Path: "/groups", ID: "listGroups", Tag: "groups", Summary: "List groups in name order", Access: accessRead,
 			Query: append([]param{{"displayName", "string", "exact name (case-insensitive)"}, {"prefix", "string", "name prefix"},
 				{"member", "string", "groups of this user (id or userName)"}}, pageParams...),
@@ -322,6 +331,55 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request, actor audit.Ac
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// ActionResult reports what an action on a user did.
+type ActionResult struct {
+	UserID   string `json:"userId"`
+	UserName string `json:"userName"`
+	Result   string `json:"result"`
+	Count    int    `json:"count,omitempty"`
+}
+
+func (a *API) userAction(w http.ResponseWriter, r *http.Request, actor audit.Actor, status int, do func(u directory.User) (string, int, error)) error {
+	u, err := a.Directory.GetUser(r.Context(), actor, r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	res, n, err := do(u)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, status, ActionResult{UserID: u.ID, UserName: u.UserName, Result: res, Count: n})
+	return nil
+}
+
+func (a *API) sendInvitation(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	return a.userAction(w, r, actor, 202, func(u directory.User) (string, int, error) {
+		return "invitation sent to " + u.PrimaryEmail(), 0, a.Accounts.SendInvitation(r.Context(), actor, u.ID)
+	})
+}
+
+func (a *API) forcePasswordReset(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	return a.userAction(w, r, actor, 202, func(u directory.User) (string, int, error) {
+		return "password removed; reset link sent to " + u.PrimaryEmail(), 0, a.Accounts.ForcePasswordReset(r.Context(), actor, u.ID)
+	})
+}
+
+func (a *API) unlockUser(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	return a.userAction(w, r, actor, 200, func(u directory.User) (string, int, error) {
+		return "unlocked", 0, a.SignIn.Unlock(r.Context(), actor, u)
+	})
+}
+
+func (a *API) endUserSessions(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	if err := audit.RequireRole(actor, audit.RoleAdmin); err != nil {
+		return err
+	}
+	return a.userAction(w, r, actor, 200, func(u directory.User) (string, int, error) {
+		n, err := a.Sessions.EndAllForUser(r.Context(), actor, u.ID, "ended by administrator")
+		return "sessions ended", n, err
+	})
 }
 
 // --- groups ---

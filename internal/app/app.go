@@ -23,13 +23,14 @@ import (
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/httpx"
 	"github.com/idcenter/idcenter/internal/keys"
+	"github.com/idcenter/idcenter/internal/mail"
 	"github.com/idcenter/idcenter/internal/portal"
 	"github.com/idcenter/idcenter/internal/session"
-	"github.com/idcenter/idcenter/internal/web"
 	"github.com/idcenter/idcenter/internal/store/postgres"
 	"github.com/idcenter/idcenter/internal/store/sqlite"
 	"github.com/idcenter/idcenter/internal/store/sqlstore"
 	"github.com/idcenter/idcenter/internal/tokens"
+	"github.com/idcenter/idcenter/internal/web"
 )
 
 // App is a running idcenter instance.
@@ -44,6 +45,9 @@ type App struct {
 	Sessions  *session.Service
 	Auth      *authn.Service
 	Portal    *portal.Portal
+	MFA       *authn.MFAService
+	Accounts  *authn.Accounts
+	Mail      mail.Sender
 
 	metrics *metrics
 	handler http.Handler
@@ -104,6 +108,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstor
 	if err != nil {
 		return nil, err
 	}
+	rd.InstanceName = cfg.InstanceName
 	cookies := web.Cookies{Secure: strings.HasPrefix(cfg.PublicURL(), "https://")}
 	a.Portal = &portal.Portal{
 		Render: rd, Auth: a.Auth, Sessions: a.Sessions, Users: st, Cookies: cookies,
@@ -122,6 +127,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstor
 		Audit:       &audit.Service{Store: st},
 		Declarative: &declarative.Service{Directory: a.Directory, Store: st.Directory()},
 		Auth:        a.Tokens,
+		Accounts:    a.Accounts,
+		SignIn:      a.Auth,
+		Sessions:    a.Sessions,
 		Log:         log,
 		OnError:     a.metrics.observeError,
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/idcenter/idcenter/internal/audit"
+	"github.com/idcenter/idcenter/internal/authn"
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/errs"
 	"github.com/idcenter/idcenter/internal/keys"
@@ -57,6 +58,7 @@ func (a *App) initInstance(ctx context.Context, out io.Writer) error {
 	}
 	generatedToken := tokenSecret == ""
 	var created bool
+	var setupLink string
 	err = a.Store.WithTx(ctx, func(tx *sqlstore.Tx) error {
 		in = sqlstore.Instance{ID: uuid.Must(uuid.NewV7()).String(), KeyCheck: k.KeyCheck(), CreatedAt: time.Now().UTC()}
 		if created, err = tx.CreateInstance(ctx, in); err != nil || !created {
@@ -77,6 +79,25 @@ func (a *App) initInstance(ctx context.Context, out io.Writer) error {
 			if err := a.Directory.SetPasswordTx(ctx, tx, audit.System, u, password); err != nil {
 				return fmt.Errorf("admin password: %w", err)
 			}
+		}
+		if b.AdminUsername == "" {
+			// No administrator from the environment: create "admin" without a
+			// password and a single-use setup link to choose one.
+			u, err := a.Directory.CreateUserTx(ctx, tx, audit.System, directory.User{
+				UserName: "admin", Active: true, Role: directory.RoleAdmin, DisplayName: "Administrator"})
+			if err != nil {
+				return fmt.Errorf("create admin user: %w", err)
+			}
+			token, hash := authn.NewToken()
+			now := time.Now().UTC()
+			if err := tx.InsertOneTimeToken(ctx, authn.OneTimeToken{Kind: authn.KindInvitation, UserID: u.ID,
+				Created: now, Expires: now.Add(a.Config.Auth.InviteTTL)}, hash); err != nil {
+				return err
+			}
+			if err := tx.AppendAudit(ctx, audit.New(ctx, audit.System, "user.invitation.create", "user", u.ID, u.UserName, nil)); err != nil {
+				return err
+			}
+			setupLink = a.Config.PublicURL() + "/invite/" + token
 		}
 		req := tokens.CreateRequest{Name: "bootstrap", Role: audit.RoleAdmin, Secret: tokenSecret}
 		if generatedToken {
@@ -104,6 +125,10 @@ func (a *App) initInstance(ctx context.Context, out io.Writer) error {
 	a.Log.Info("initialised new instance", "instance_id", in.ID, "engine", a.Store.Dialect().Name)
 	if b.AdminUsername != "" {
 		a.Log.Info("created administrator", "username", b.AdminUsername)
+	}
+	if setupLink != "" {
+		fmt.Fprintf(out, "\nSet up the first administrator (username: admin) in your browser, once, within %s:\n\n    %s\n",
+			a.Config.Auth.InviteTTL, setupLink)
 	}
 	if generatedToken {
 		printBootstrap(out, a.Config.PublicURL(), tokenSecret)

@@ -64,7 +64,7 @@ type PasswordPolicy interface {
 // email as context) and hashes.
 func (s *Service) hashWithPolicy(password string, u directory.User) (string, error) {
 	if s.Policy != nil {
-		if err := s.Policy.Check(password, u.UserName, u.PrimaryEmail(), u.Name.GivenName, u.Name.FamilyName, u.DisplayName); err != nil {
+		if err := s.Policy.Check(password, u.UserName, u.PrimaryEmail(), u.Name.GivenName, u.Name.FamilyName, u.DisplayName, s.InstanceName); err != nil {
 			return "", err
 		}
 	}

@@ -95,6 +95,12 @@ type Tx interface {
 	ConsumeOneTimeToken(ctx context.Context, hash, kind string, at time.Time) (OneTimeToken, error)
 	InvalidateOneTimeTokens(ctx context.Context, userID, kind string, at time.Time) error
 	SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error
+	RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, error)
+}
+
+// EmailLookup finds a user by primary email.
+type EmailLookup interface {
+	GetUserByEmail(ctx context.Context, email string) (directory.User, error)
 }
 
 // Lockout settings.
@@ -135,7 +141,10 @@ type Service struct {
 	Lockout  Lockout
 	MFA      MFADecider
 	Policy   PasswordPolicy // nil: only the hasher's length rules
-	Now      func() time.Time
+	Emails   EmailLookup    // finds users by primary email (password reset)
+	// InstanceName is refused inside passwords, like the user's own names.
+	InstanceName string
+	Now          func() time.Time
 
 	dummyOnce sync.Once
 	dummyHash string

@@ -183,7 +183,7 @@ func TestLockoutAndBackoff(t *testing.T) {
 func TestLockoutCountsAcrossReplicas(t *testing.T) {
 	testenv.ForEachEngine(t, func(t *testing.T, st *sqlstore.Store) {
 		f := setup(t, st)
-		other := *f.auth
+		other := authn.Service{Store: f.auth.Store, Hasher: f.auth.Hasher, Sessions: f.auth.Sessions, Now: f.auth.Now, Lockout: f.auth.Lockout}
 		other.Lockout.MaxFailures = 1000
 		f.auth.Lockout.MaxFailures = 1000
 		ctx := context.Background()

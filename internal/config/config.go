@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/idcenter/idcenter/internal/mail"
 )
 
 // Config is the whole server configuration.
@@ -35,10 +37,14 @@ type Config struct {
 	// key generated on first start in DataDir/master.key (mode 0600).
 	MasterKeyFile string `yaml:"master_key_file" env:"IDCENTER_MASTER_KEY_FILE"`
 
-	Log       Log       `yaml:"log"`
-	HTTP      HTTP      `yaml:"http"`
-	Auth      Auth      `yaml:"auth"`
-	Bootstrap Bootstrap `yaml:"bootstrap"`
+	// InstanceName is shown on pages and in emails.
+	InstanceName string `yaml:"instance_name" env:"IDCENTER_INSTANCE_NAME"`
+
+	Log       Log             `yaml:"log"`
+	HTTP      HTTP            `yaml:"http"`
+	Auth      Auth            `yaml:"auth"`
+	SMTP      mail.SMTPConfig `yaml:"smtp"`
+	Bootstrap Bootstrap       `yaml:"bootstrap"`
 }
 
 // Auth configures sign-in, sessions and MFA.
@@ -50,6 +56,9 @@ type Auth struct {
 	// LockoutThreshold failed passwords lock an account for LockoutDuration.
 	LockoutThreshold int64         `yaml:"lockout_threshold" env:"IDCENTER_AUTH_LOCKOUT_THRESHOLD"`
 	LockoutDuration  time.Duration `yaml:"lockout_duration" env:"IDCENTER_AUTH_LOCKOUT_DURATION"`
+	// InviteTTL and ResetTTL are the lifetimes of emailed links.
+	InviteTTL time.Duration `yaml:"invite_ttl" env:"IDCENTER_AUTH_INVITE_TTL"`
+	ResetTTL  time.Duration `yaml:"reset_ttl" env:"IDCENTER_AUTH_RESET_TTL"`
 	// IPLockoutThreshold failures from one client IP block it for LockoutDuration.
 	IPLockoutThreshold int64 `yaml:"ip_lockout_threshold" env:"IDCENTER_AUTH_IP_LOCKOUT_THRESHOLD"`
 	PasswordMinLength  int64 `yaml:"password_min_length" env:"IDCENTER_AUTH_PASSWORD_MIN_LENGTH"`
@@ -105,9 +114,10 @@ type Bootstrap struct {
 // Defaults returns the configuration used when nothing else is set.
 func Defaults() Config {
 	return Config{
-		Listen:  "127.0.0.1:8080",
-		DataDir: "./idcenter-data",
-		Log:     Log{Level: "info", Format: "auto"},
+		Listen:       "127.0.0.1:8080",
+		InstanceName: "idcenter",
+		DataDir:      "./idcenter-data",
+		Log:          Log{Level: "info", Format: "auto"},
 		HTTP: HTTP{
 			MaxBodyBytes:      1 << 20,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -119,8 +129,8 @@ func Defaults() Config {
 		Auth: Auth{
 			SessionDuration: 8 * time.Hour, IdleTimeout: time.Hour,
 			LockoutThreshold: 10, LockoutDuration: 15 * time.Minute, IPLockoutThreshold: 100,
-			PasswordMinLength: 8,
-			Argon2MemoryKiB:   19 * 1024, Argon2Iterations: 2, Argon2Parallelism: 1,
+			PasswordMinLength: 8, InviteTTL: 7 * 24 * time.Hour, ResetTTL: time.Hour,
+			Argon2MemoryKiB: 19 * 1024, Argon2Iterations: 2, Argon2Parallelism: 1,
 			MFA: MFA{Mode: "context", NoDevice: "require_registration", RememberDevice: 30 * 24 * time.Hour},
 		},
 	}
@@ -232,6 +242,12 @@ func setField(fv reflect.Value, val string) error {
 			return fmt.Errorf("not true or false: %q", val)
 		}
 		fv.SetBool(b)
+	case fv.Kind() == reflect.Int:
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", val)
+		}
+		fv.SetInt(int64(n))
 	case fv.Kind() == reflect.Int64:
 		n, err := strconv.ParseInt(val, 10, 64)
 		if err != nil {
@@ -334,6 +350,19 @@ func (c *Config) Validate() error {
 	}
 	if a.MFA.RememberDevice < 0 || a.MFA.RememberDevice > 365*24*time.Hour {
 		add("auth.mfa.remember_device: must be from 0 to 8760h")
+	}
+	if a.InviteTTL < time.Hour || a.InviteTTL > 7*24*time.Hour {
+		add("auth.invite_ttl: must be from 1h to 168h (7 days)")
+	}
+	if a.ResetTTL < 5*time.Minute || a.ResetTTL > 7*24*time.Hour {
+		add("auth.reset_ttl: must be from 5m to 168h")
+	}
+	if c.SMTP.Enabled() {
+		if err := c.SMTP.Validate(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				add("%s", line)
+			}
+		}
 	}
 	b := c.Bootstrap
 	if (b.AdminUsername == "") != (b.AdminPasswordFile == "") {

@@ -178,6 +178,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
+	cfg.Host = strings.Trim(cfg.Host, "[]") // "[::1]" → "::1"; Addr adds the brackets back
 	cfg.From = strings.TrimSpace(cfg.From)
 	from := &netmail.Address{Name: cfg.FromName, Address: cfg.From}
 	domain := cfg.From[strings.LastIndexByte(cfg.From, '@')+1:]
@@ -226,9 +227,11 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		}
 	}()
 	tlsConf := s.tlsConfig()
-	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+	// go-mail formats its address as host:port, wrong for IPv6 literals;
+	// dial our own.
+	dial := func(dctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
-		conn, err := d.DialContext(dctx, network, addr)
+		conn, err := d.DialContext(dctx, network, s.Addr())
 		if err != nil {
 			return nil, err
 		}
@@ -276,7 +279,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 
 func (s *SMTP) tlsConfig() *tls.Config {
 	return &tls.Config{
-		ServerName:         strings.Trim(s.cfg.Host, "[]"),
+		ServerName:         s.cfg.Host,
 		MinVersion:         tls.VersionTLS12,
 		RootCAs:            s.rootCAs,
 		InsecureSkipVerify: s.cfg.InsecureSkipVerify, //nolint:gosec // loopback only, enforced by Validate

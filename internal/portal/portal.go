@@ -39,14 +39,19 @@ type Portal struct {
 	Log      *slog.Logger
 	// MFA and Recovery are the services behind the second-factor and the
 	// invitation/reset pages (set by the app; see mfa.go and recovery.go).
-	MFA      any
-	Recovery any
+	MFA any
+	// Accounts sends and accepts invitations and password resets.
+	Accounts *authn.Accounts
 }
 
 // Register mounts the portal's routes on mux. Every route shows its access
 // rule: p.public (anyone) or p.signedIn (a live session).
 func (p *Portal) Register(mux *http.ServeMux) {
 	mux.Handle("GET /static/", web.Static())
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.Handle("GET /{$}", p.public(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/start", http.StatusSeeOther) }))
 	mux.Handle("GET /signin", p.public(p.signInPage))
 	mux.Handle("POST /signin", p.public(p.signInUsername))

@@ -65,8 +65,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"browser": session.Describe,
-	"join":    strings.Join,
+	"browser":      session.Describe,
+	"join":         strings.Join,
 	"primaryEmail": func(u directory.User) string { return u.PrimaryEmail() },
 	"displayName": func(u any) string {
 		switch v := u.(type) {
@@ -192,7 +192,9 @@ type Auth struct {
 type authKey struct{}
 
 // WithAuth stores a in ctx.
-func WithAuth(ctx context.Context, a Auth) context.Context { return context.WithValue(ctx, authKey{}, a) }
+func WithAuth(ctx context.Context, a Auth) context.Context {
+	return context.WithValue(ctx, authKey{}, a)
+}
 
 // AuthFrom returns the request's Auth.
 func AuthFrom(ctx context.Context) Auth {

@@ -489,3 +489,12 @@ func (c *conn) ListMembers(ctx context.Context, groupID, cursor string, limit in
 	}
 	return out, next, nil
 }
+
+// GetUserByEmail returns the user whose primary email is email (case-insensitive).
+func (c *conn) GetUserByEmail(ctx context.Context, email string) (directory.User, error) {
+	u, err := c.getUser(ctx, `u.email_norm = $1`, directory.NormalizeEmail(email))
+	if err == errs.ErrNotFound {
+		return u, errs.NotFound("user", email)
+	}
+	return u, err
+}
