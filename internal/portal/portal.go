@@ -172,6 +172,12 @@ func client(r *http.Request) authn.Client {
 
 type signInData struct {
 	Username, ReturnTo string
+	Passkey            bool // offer "Sign in with a passkey"
+}
+
+func (p *Portal) passkeyEnabled() bool {
+	m, ok := p.MFA.(interface{ PasskeySignInEnabled() bool })
+	return ok && m.PasskeySignInEnabled()
 }
 
 func (p *Portal) signInPage(w http.ResponseWriter, r *http.Request) {
@@ -180,7 +186,7 @@ func (p *Portal) signInPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, web.SafeReturnTo(rt, "/start"), http.StatusSeeOther)
 		return
 	}
-	page := web.Page{Title: "Sign in", Data: signInData{ReturnTo: rt}}
+	page := web.Page{Title: "Sign in", Data: signInData{ReturnTo: rt, Passkey: p.passkeyEnabled()}}
 	if r.URL.Query().Get("signed_out") == "1" {
 		page.Flash = "You have signed out."
 	}
