@@ -243,6 +243,7 @@ type UsersCreateCmd struct {
 	UserName string `arg:"" name:"name" help:"userName of the new user (what they sign in with)."`
 	Email    string `required:"" help:"Primary email address." placeholder:"EMAIL"`
 	Disabled bool   `help:"Create the user disabled (they cannot sign in until enabled)."`
+	Invite   bool   `help:"Email the new user a single-use link to set a password."`
 	UserAttrs
 }
 
@@ -262,10 +263,18 @@ func (c *UsersCreateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if c.Invite {
+		if _, err := api.SendInvitation(context.Background(), u.ID); err != nil {
+			return fmt.Errorf("created user %s, but the invitation failed: %w", u.UserName, err)
+		}
+	}
 	if g.jsonOutput() {
 		return g.printJSON(u)
 	}
 	g.printf("Created user %s (id %s).\n", oneLine(u.UserName), u.ID)
+	if c.Invite {
+		g.printf("Invitation sent to %s.\n", oneLine(u.PrimaryEmail()))
+	}
 	return nil
 }
 

@@ -279,7 +279,8 @@ func (a *Accounts) Peek(ctx context.Context, kind, token string) (directory.User
 // Accept uses a link of kind to set the user's password, ends their other
 // sessions, and then signs them in as a password sign-in would (so MFA
 // enrolment or verification follows as policy requires).
-func (a *Accounts) Accept(ctx context.Context, kind, token, password string, c Client) (Outcome, error) {
+// replaces is the session the browser already has, if any: it is revoked.
+func (a *Accounts) Accept(ctx context.Context, kind, token, password string, c Client, replaces string) (Outcome, error) {
 	u, err := a.Peek(ctx, kind, token)
 	if err != nil {
 		return Outcome{}, err
@@ -300,7 +301,12 @@ func (a *Accounts) Accept(ctx context.Context, kind, token, password string, c C
 		if err := tx.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 			return err
 		}
+		// Every session and remembered browser of the account ends: whoever
+		// knew the old password is out, and MFA is asked again.
 		if _, err := tx.RevokeUserSessions(ctx, u.ID, now); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteRememberedDevices(ctx, u.ID); err != nil {
 			return err
 		}
 		userKey, _ := throttleKeys(u.UserName, "")
@@ -313,5 +319,5 @@ func (a *Accounts) Accept(ctx context.Context, kind, token, password string, c C
 	if err != nil {
 		return Outcome{}, err
 	}
-	return a.Auth.PasswordStep(ctx, u.UserName, password, c, "", "")
+	return a.Auth.PasswordStep(ctx, u.UserName, password, c, "", replaces)
 }

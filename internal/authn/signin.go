@@ -96,6 +96,7 @@ type Tx interface {
 	InvalidateOneTimeTokens(ctx context.Context, userID, kind string, at time.Time) error
 	SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error
 	RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, error)
+	DeleteRememberedDevices(ctx context.Context, userID string) (int, error)
 }
 
 // EmailLookup finds a user by primary email.

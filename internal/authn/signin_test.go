@@ -248,3 +248,28 @@ func TestChangePassword(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordSprayingIsThrottledPerIP (WEB-11): one password tried against
+// many usernames from one address blocks that address, while the same
+// user from another address still signs in.
+func TestPasswordSprayingIsThrottledPerIP(t *testing.T) {
+	testenv.ForEachEngine(t, func(t *testing.T, st *sqlstore.Store) {
+		f := setup(t, st)
+		f.auth.Lockout.IPMaxFailures = 8
+		ctx := context.Background()
+		sprayer := authn.Client{IP: "203.0.113.66"}
+		for i := 0; i < 8; i++ {
+			user := "user" + string(rune('a'+i))
+			if _, err := f.auth.PasswordStep(ctx, user, "Summer2026!", sprayer, "", ""); !errors.Is(err, authn.ErrSignInFailed) {
+				t.Fatalf("attempt %d: %v", i, err)
+			}
+		}
+		var te *authn.ThrottledError
+		if _, err := f.auth.PasswordStep(ctx, "alice", "correct horse battery", sprayer, "", ""); !errors.As(err, &te) {
+			t.Fatalf("spraying address not blocked: %v", err)
+		}
+		if _, err := f.auth.PasswordStep(ctx, "alice", "correct horse battery", authn.Client{IP: "198.51.100.20"}, "", ""); err != nil {
+			t.Fatalf("legitimate user from another address: %v", err)
+		}
+	})
+}

@@ -203,7 +203,7 @@ type userPage struct {
 
 func (c *Console) newUser(w http.ResponseWriter, r *http.Request, _ audit.Actor) {
 	c.render(w, r, http.StatusOK, "console_user", web.Page{Title: "New user",
-		Data: userPage{frame: newFrame("Users"), New: true, Form: userForm{Active: true}}})
+		Data: userPage{frame: newFrame("Users"), New: true, Form: userForm{Active: true}, CanInvite: c.Invitations != nil}})
 }
 
 func (c *Console) createUser(w http.ResponseWriter, r *http.Request, actor audit.Actor) {
@@ -217,11 +217,20 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, actor audit
 	created, err := c.Directory.CreateUser(r.Context(), actor, u)
 	if fields, general, status, ok := formError(err, userFields); ok {
 		c.render(w, r, status, "console_user", web.Page{Title: "New user", Error: general,
-			Data: userPage{frame: newFrame("Users"), New: true, Form: f, Errors: fields}})
+			Data: userPage{frame: newFrame("Users"), New: true, Form: f, Errors: fields, CanInvite: c.Invitations != nil}})
 		return
 	}
 	if err != nil {
 		c.Fail(w, r, err)
+		return
+	}
+	if r.PostFormValue("invite") == "on" && c.Invitations != nil {
+		if err := c.Invitations.SendInvitation(r.Context(), actor, created.ID); err != nil {
+			c.Log.Warn("invitation after create failed", "user_id", created.ID, "error", err.Error())
+			redirect(w, r, userPath(created.ID), "user-created-invite-failed")
+			return
+		}
+		redirect(w, r, userPath(created.ID), "user-created-invited")
 		return
 	}
 	redirect(w, r, userPath(created.ID), "user-created")

@@ -243,8 +243,10 @@ func (s *Service) UpdateUserTx(ctx context.Context, tx Tx, actor audit.Actor, cu
 	if cur.Active != next.Active {
 		action = map[bool]string{true: "user.enable", false: "user.disable"}[next.Active]
 	}
-	if cur.Active && !next.Active {
-		// A disabled user is signed out everywhere at once.
+	if cur.Active && !next.Active || cur.Role != next.Role {
+		// A disabled user is signed out everywhere at once; a change of role
+		// (privilege) ends the sessions too, so the next session is a new one
+		// established under the new role (and its MFA rules).
 		n, err := tx.RevokeUserSessions(ctx, next.ID, next.LastModified)
 		if err != nil {
 			return User{}, err

@@ -81,7 +81,11 @@ func (p *Portal) acceptLink(kind string) http.HandlerFunc {
 			p.Render.Render(w, r, http.StatusBadRequest, "setpassword", web.Page{Title: linkTitle(kind), Error: "The two passwords do not match.", Data: d})
 			return
 		}
-		out, err := p.Accounts.Accept(r.Context(), kind, token, pw, client(r))
+		replaces := ""
+		if s := web.AuthFrom(r.Context()).Session; s != nil {
+			replaces = s.ID // a browser signed in as someone else is signed out of that account
+		}
+		out, err := p.Accounts.Accept(r.Context(), kind, token, pw, client(r), replaces)
 		var inv *errs.Invalid
 		switch {
 		case errors.As(err, &inv):

@@ -16,6 +16,7 @@ import (
 
 	"github.com/idcenter/idcenter/internal/app"
 	"github.com/idcenter/idcenter/internal/audit"
+	"github.com/idcenter/idcenter/internal/authn"
 	"github.com/idcenter/idcenter/internal/config"
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/testenv"
@@ -243,5 +244,81 @@ func TestSetupLinkOnFirstStart(t *testing.T) {
 	}
 	if s := b.get("/start"); s.status != 200 || !strings.Contains(s.body, "Admin console") {
 		t.Fatal("the first admin is not signed in as an administrator")
+	}
+}
+
+// TestResetLinksIgnoreHostHeader (WEB-09): links in emails come from the
+// configured base URL, never from Host or forwarding headers.
+func TestResetLinksIgnoreHostHeader(t *testing.T) {
+	a, srv, sink := mailServer(t)
+	ctx := context.Background()
+	a.Directory.CreateUser(ctx, audit.System, directory.User{UserName: "gina", Active: true, Emails: []directory.MultiValue{{Value: "gina@example.com"}}})
+	b := newBrowser(t, a, srv)
+	tok := csrfOf(t, b.get("/forgot-password"))
+	req, _ := http.NewRequest("POST", srv.URL+"/forgot-password", strings.NewReader(url.Values{"csrf": {tok}, "username": {"gina"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Host = "evil.example"
+	req.Header.Set("X-Forwarded-Host", "evil.example")
+	req.Header.Set("Forwarded", "host=evil.example;proto=https")
+	u, _ := url.Parse(srv.URL)
+	for _, c := range b.client.Jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	res, err := b.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	m := sink.WaitFor(t, "gina@example.com", 10*time.Second)
+	if strings.Contains(m.Text+m.HTML, "evil.example") {
+		t.Fatal("the email carries the attacker's host")
+	}
+	linkPath(t, srv, m, "/reset/")
+}
+
+// TestResetDoesNotBypassMFA (WEB-19): after a password reset, a user with an
+// authenticator app must still pass it, even in the browser that had it
+// remembered; and the reset ends the sessions of whoever knew the old password.
+func TestResetDoesNotBypassMFA(t *testing.T) {
+	a, srv, sink := mailServer(t)
+	a.MFA.Policy.Mode = "context"
+	ctx := context.Background()
+	u, _ := a.Directory.CreateUser(ctx, audit.System, directory.User{UserName: "hank", Active: true, Emails: []directory.MultiValue{{Value: "hank@example.com"}}})
+	a.Directory.SetPassword(ctx, audit.System, "hank", "a first long phrase")
+	setup, err := a.MFA.BeginTOTP(ctx, u, "a first long phrase", authn.Client{IP: "192.0.2.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.MFA.ConfirmTOTP(ctx, u, authn.TOTPCodeAt(setup.Secret, time.Now()), authn.Client{IP: "192.0.2.9"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, a, srv)
+	tok := csrfOf(t, b.get("/forgot-password"))
+	b.post("/forgot-password", url.Values{"csrf": {tok}, "username": {"hank"}})
+	path := linkPath(t, srv, sink.WaitFor(t, "hank@example.com", 10*time.Second), "/reset/")
+	form := b.get(path)
+	p := b.post(path, url.Values{"csrf": {csrfOf(t, form)}, "password": {"a second long phrase"}, "confirm": {"a second long phrase"}})
+	if p.status != 303 || !strings.HasPrefix(p.header.Get("Location"), "/signin/mfa") {
+		t.Fatalf("after reset: %d → %q, want the MFA step\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	if b.get("/start").status != 303 {
+		t.Fatal("signed in without the second factor")
+	}
+}
+
+// TestRoleChangeEndsSessions: a change of role ends the user's sessions, so
+// a session never carries over from one privilege level to another.
+func TestRoleChangeEndsSessions(t *testing.T) {
+	a, srv := newServer(t)
+	b := newBrowser(t, a, srv)
+	b.signIn("alice", "correct horse battery", "")
+	if _, err := a.Directory.UpdateUser(context.Background(), audit.System, "alice", 0, func(u *directory.User) error {
+		u.Role = directory.RoleAdmin
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if b.get("/start").status != 303 {
+		t.Fatal("session survived a role change")
 	}
 }
