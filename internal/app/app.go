@@ -216,8 +216,27 @@ func (a *App) Server() *http.Server {
 	}
 }
 
+// janitor purges expired sessions, tokens and counters now and then.
+func (a *App) janitor(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := a.Store.PurgeExpired(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
+			a.Log.Warn("purge of expired rows failed", "error", err.Error())
+		} else if n > 0 {
+			a.Log.Info("purged expired rows", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // Serve serves on ln until ctx ends, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	go a.janitor(ctx)
 	srv := a.Server()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -165,3 +165,29 @@ func FuzzValidateToken(f *testing.F) {
 		}
 	})
 }
+
+func TestPurgeExpired(t *testing.T) {
+	testenv.ForEachEngine(t, func(t *testing.T, st *sqlstore.Store) {
+		ctx := context.Background()
+		ck := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+		s := &session.Service{Store: st, Absolute: time.Hour, Idle: time.Hour, Now: ck.Now}
+		dir := &directory.Service{Store: st.Directory(), Now: ck.Now}
+		u, _ := dir.CreateUser(ctx, audit.System, directory.User{UserName: "zed", Active: true})
+		_, oldTok := create(t, st, s, u.ID)
+		ck.Add(48 * time.Hour)
+		_, newTok := create(t, st, s, u.ID)
+		n, err := st.PurgeExpired(ctx, ck.Now())
+		if err != nil || n != 1 {
+			t.Fatalf("PurgeExpired = %d, %v; want 1", n, err)
+		}
+		var left int
+		st.DB().QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&left)
+		if left != 1 {
+			t.Fatalf("%d sessions left", left)
+		}
+		if _, err := s.Validate(ctx, newTok); err != nil {
+			t.Fatalf("live session purged: %v", err)
+		}
+		_ = oldTok
+	})
+}
