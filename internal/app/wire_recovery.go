@@ -30,5 +30,11 @@ func (a *App) wireRecovery() error {
 		InviteTTL: a.Config.Auth.InviteTTL, ResetTTL: a.Config.Auth.ResetTTL, Log: a.Log,
 	}
 	a.Portal.Accounts = a.Accounts
+	// Security notices: every committed credential or MFA change emails the user.
+	n := &authn.Notices{Users: a.Store, Mail: sender, BaseURL: a.Config.PublicURL(), Instance: a.Config.InstanceName, Log: a.Log}
+	a.Auth.Store = authn.WithNotices(a.Auth.Store, n)
+	if a.MFA != nil {
+		a.MFA.Store = authn.WithMFANotices(a.MFA.Store, n)
+	}
 	return nil
 }

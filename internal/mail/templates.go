@@ -56,6 +56,33 @@ type view struct {
 	Link         string
 	Expires      string
 	Button       string
+	Event        string
+}
+
+// NoticeData fills a security notification: something changed on the account.
+type NoticeData struct {
+	To           string
+	DisplayName  string
+	InstanceName string
+	Event        string // one sentence without a full stop, e.g. "Your password was changed"
+	Link         string // where to review the account (the profile page)
+	RequestIP    string
+}
+
+// SecurityNotice renders a notification of a change to the account's
+// sign-in methods (WEB-19: users hear of credential and MFA changes).
+func SecurityNotice(data NoticeData) (Message, error) {
+	v, err := newView(data.To, data.DisplayName, data.InstanceName, data.Link, time.Time{})
+	if err != nil {
+		return Message{}, err
+	}
+	v.Event = oneLine(data.Event)
+	if a, err := netip.ParseAddr(strings.TrimSpace(data.RequestIP)); err == nil {
+		v.RequestIP = a.Unmap().WithZone("").String()
+	}
+	v.Subject = "Security notice: " + v.Event
+	v.Button = "Review your account"
+	return render(data.To, "security_notice", v)
 }
 
 // Invitation renders the invitation email.

@@ -75,6 +75,18 @@ func apiPost(t *testing.T, srv *httptest.Server, path string) int {
 	return res.StatusCode
 }
 
+// waitSubject returns the next message to `to` whose subject contains want,
+// skipping others (security notices arrive in between).
+func waitSubject(t *testing.T, sink *testenv.SMTPSink, to, want string) testenv.ReceivedMessage {
+	t.Helper()
+	for {
+		m := sink.WaitFor(t, to, 10*time.Second)
+		if strings.Contains(m.Subject, want) {
+			return m
+		}
+	}
+}
+
 func linkPath(t *testing.T, srv *httptest.Server, m testenv.ReceivedMessage, prefix string) string {
 	t.Helper()
 	for _, l := range m.Links() {
@@ -99,7 +111,7 @@ func TestInvitationByEmail(t *testing.T) {
 	if st := apiPost(t, srv, "/api/v1/users/bob/invitation"); st != 202 {
 		t.Fatalf("send invitation: %d", st)
 	}
-	m := sink.WaitFor(t, "bob@example.com", 10*time.Second)
+	m := waitSubject(t, sink, "bob@example.com", "Invitation")
 	if !m.TLS || m.AuthUser != "idc" || m.Text == "" || m.HTML == "" {
 		t.Fatalf("email: tls=%v auth=%q", m.TLS, m.AuthUser)
 	}
@@ -134,9 +146,9 @@ func TestInvitationByEmail(t *testing.T) {
 	}
 	// a new invitation replaces the old one
 	apiPost(t, srv, "/api/v1/users/bob/invitation")
-	first := linkPath(t, srv, sink.WaitFor(t, "bob@example.com", 10*time.Second), "/invite/")
+	first := linkPath(t, srv, waitSubject(t, sink, "bob@example.com", "Invitation"), "/invite/")
 	apiPost(t, srv, "/api/v1/users/bob/invitation")
-	second := linkPath(t, srv, sink.WaitFor(t, "bob@example.com", 10*time.Second), "/invite/")
+	second := linkPath(t, srv, waitSubject(t, sink, "bob@example.com", "Invitation"), "/invite/")
 	if newBrowser(t, a, srv).get(first).status != 410 || newBrowser(t, a, srv).get(second).status != 200 {
 		t.Fatal("the older invitation still works")
 	}
@@ -172,7 +184,7 @@ func TestPasswordResetByEmail(t *testing.T) {
 	if known.status != 200 || known.body != unknown.body {
 		t.Fatal("the reset form reveals whether an account exists")
 	}
-	m := sink.WaitFor(t, "carol@example.com", 10*time.Second)
+	m := waitSubject(t, sink, "carol@example.com", "Reset your")
 	path := linkPath(t, srv, m, "/reset/")
 	// rate limit: a second request within a minute sends nothing
 	b.post("/forgot-password", url.Values{"csrf": {tok}, "username": {"carol"}})
@@ -198,7 +210,7 @@ func TestPasswordResetByEmail(t *testing.T) {
 	if st := apiPost(t, srv, "/api/v1/users/carol/password-reset"); st != 202 {
 		t.Fatalf("force reset: %d", st)
 	}
-	sink.WaitFor(t, "carol@example.com", 10*time.Second)
+	waitSubject(t, sink, "carol@example.com", "Reset your")
 	if newBrowser(t, a, srv).signIn("carol", "the new passphrase", "").status != 401 {
 		t.Fatal("password still works after a forced reset")
 	}
@@ -269,7 +281,7 @@ func TestResetLinksIgnoreHostHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	m := sink.WaitFor(t, "gina@example.com", 10*time.Second)
+	m := waitSubject(t, sink, "gina@example.com", "Reset your")
 	if strings.Contains(m.Text+m.HTML, "evil.example") {
 		t.Fatal("the email carries the attacker's host")
 	}
@@ -295,7 +307,7 @@ func TestResetDoesNotBypassMFA(t *testing.T) {
 	b := newBrowser(t, a, srv)
 	tok := csrfOf(t, b.get("/forgot-password"))
 	b.post("/forgot-password", url.Values{"csrf": {tok}, "username": {"hank"}})
-	path := linkPath(t, srv, sink.WaitFor(t, "hank@example.com", 10*time.Second), "/reset/")
+	path := linkPath(t, srv, waitSubject(t, sink, "hank@example.com", "Reset your"), "/reset/")
 	form := b.get(path)
 	p := b.post(path, url.Values{"csrf": {csrfOf(t, form)}, "password": {"a second long phrase"}, "confirm": {"a second long phrase"}})
 	if p.status != 303 || !strings.HasPrefix(p.header.Get("Location"), "/signin/mfa") {
@@ -321,4 +333,24 @@ func TestRoleChangeEndsSessions(t *testing.T) {
 	if b.get("/start").status != 303 {
 		t.Fatal("session survived a role change")
 	}
+}
+
+// TestSecurityNotices (WEB-19): changing the password sends the user a
+// notice by email, with where it came from and a link to review the account.
+func TestSecurityNotices(t *testing.T) {
+	a, srv, sink := mailServer(t)
+	ctx := context.Background()
+	a.Directory.CreateUser(ctx, audit.System, directory.User{UserName: "ivan", Active: true, Emails: []directory.MultiValue{{Value: "ivan@example.com"}}})
+	a.Directory.SetPassword(ctx, audit.System, "ivan", "a first long phrase")
+	b := newBrowser(t, a, srv)
+	b.signIn("ivan", "a first long phrase", "")
+	prof := b.get("/profile")
+	if p := b.post("/profile/password", url.Values{"csrf": {csrfOf(t, prof)}, "current": {"a first long phrase"}, "new": {"a second long phrase"}}); p.status != 303 {
+		t.Fatalf("change password: %d", p.status)
+	}
+	m := waitSubject(t, sink, "ivan@example.com", "Security notice")
+	if !strings.Contains(m.Subject, "Your password was changed") || !strings.Contains(m.Text, "127.0.0.1") {
+		t.Fatalf("notice: %q\n%s", m.Subject, m.Text)
+	}
+	linkPath(t, srv, m, "/profile")
 }

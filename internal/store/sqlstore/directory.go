@@ -498,3 +498,16 @@ func (c *conn) GetUserByEmail(ctx context.Context, email string) (directory.User
 	}
 	return u, err
 }
+
+// GetUserEmail returns a user's display name and primary email (for notices).
+func (c *conn) GetUserEmail(ctx context.Context, id string) (string, string, error) {
+	u, err := c.GetUser(ctx, id)
+	if err != nil {
+		return "", "", err
+	}
+	name := u.DisplayName
+	if name == "" {
+		name = strings.TrimSpace(u.Name.GivenName + " " + u.Name.FamilyName)
+	}
+	return name, u.PrimaryEmail(), nil
+}
