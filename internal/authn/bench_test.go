@@ -89,3 +89,42 @@ func benchValidate(b *testing.B, st *sqlstore.Store) {
 	b.ReportMetric(float64(times[len(times)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(times[len(times)*99/100].Microseconds()), "p99-µs")
 }
+
+// BenchmarkFailedSignIn compares a wrong password for an existing user with
+// an unknown username (WEB-12): both should cost one argon2id hash, so the
+// response time does not tell whether an account exists.
+func BenchmarkFailedSignIn(b *testing.B) {
+	st := testenv.OpenSQLite(b)
+	h := authn.NewHasher(authn.DefaultArgon2, 1)
+	dir := &directory.Service{Store: st.Directory(), Hasher: h}
+	ctx := context.Background()
+	dir.CreateUser(ctx, audit.System, directory.User{UserName: "bench", Active: true})
+	dir.SetPassword(ctx, audit.System, "bench", "correct horse battery staple")
+	svc := &authn.Service{Store: st, Hasher: h, Sessions: &session.Service{Store: st},
+		// a 1 ns window: earlier failures never throttle, so every attempt is checked
+		Lockout: authn.Lockout{MaxFailures: 1 << 30, IPMaxFailures: 1 << 30, Duration: time.Nanosecond}}
+	for _, c := range []struct{ name, user string }{{"known-user", "bench"}, {"unknown-user", "nobody"}} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				ip := authn.Client{IP: "10.0." + itoa(i/250%250) + "." + itoa(i%250)}
+				user := c.user
+				if c.user == "nobody" {
+					user = "nobody" + itoa(i)
+				}
+				_, _ = svc.PasswordStep(ctx, user, "wrong password", ip, "", "")
+			}
+		})
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	s := ""
+	for n > 0 {
+		s = string(rune('0'+n%10)) + s
+		n /= 10
+	}
+	return s
+}
