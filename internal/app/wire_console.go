@@ -25,6 +25,7 @@ func (a *App) registerConsole(mux *http.ServeMux) {
 		Sessions:  a.Sessions,
 		Log:       a.Log,
 		Guard:     a.Portal.SignedIn,
+		SameSite:  a.Portal.ConsoleRequest,
 		Fail:      a.Portal.Fail,
 	}
 	if m, ok := a.Portal.MFA.(console.MFAResetter); ok {

@@ -60,6 +60,9 @@ type Console struct {
 	// Guard requires a signed-in browser (the portal's SignedIn): anonymous
 	// browsers are sent to sign in.
 	Guard func(http.HandlerFunc) http.Handler
+	// SameSite, when set, must accept a request for the console to act on
+	// it (the portal's SameSite=Strict console cookie, WEB-05).
+	SameSite func(*http.Request) bool
 	// Fail renders an error page for err (the portal's Fail).
 	Fail func(w http.ResponseWriter, r *http.Request, err error)
 
@@ -160,6 +163,19 @@ func (c *Console) admin(h handler) http.Handler {
 			c.Render.Render(w, r, http.StatusForbidden, "message", web.Page{Title: "Forbidden",
 				Data: message{Message: "The admin console is for administrators. Ask an administrator if you need access.",
 					Link: "/start", LinkText: "Go to the portal"}})
+			return
+		}
+		if c.SameSite != nil && !c.SameSite(r) {
+			// Reached from another site (or without the console cookie): the
+			// session is not used here. A same-site click continues.
+			if r.Method != http.MethodGet {
+				c.Render.Render(w, r, http.StatusForbidden, "message", web.Page{Title: "Request refused",
+					Data: message{Message: "This request did not come from the admin console.", Link: "/console", LinkText: "Open the admin console"}})
+				return
+			}
+			c.Render.Render(w, r, http.StatusOK, "message", web.Page{Title: "Admin console",
+				Data: message{Message: "You followed a link to the admin console from another site. Continue only if you meant to open it.",
+					Link: web.SafeReturnTo(r.URL.RequestURI(), "/console"), LinkText: "Continue to the admin console"}})
 			return
 		}
 		h(w, r, audit.Actor{Type: audit.ActorUser, ID: u.ID, Name: u.UserName, Role: u.Role})

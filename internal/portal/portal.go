@@ -251,6 +251,13 @@ func (p *Portal) finish(w http.ResponseWriter, r *http.Request, out authn.Outcom
 func (p *Portal) SetSession(w http.ResponseWriter, out authn.Outcome) {
 	p.Cookies.Clear(w, web.PendingCookie)
 	p.Cookies.Set(w, web.SessionCookie, out.SessionToken, time.Until(out.Session.Expires))
+	p.Cookies.SetStrict(w, web.ConsoleCookie, p.CSRF.ConsoleProof(&out.Session), time.Until(out.Session.Expires))
+}
+
+// ConsoleRequest reports whether a request may reach the admin console: it
+// must carry the SameSite=Strict console cookie of its session.
+func (p *Portal) ConsoleRequest(r *http.Request) bool {
+	return p.CSRF.CheckConsole(r, web.AuthFrom(r.Context()).Session)
 }
 
 // Finish exposes finish to other browser surfaces (MFA, invitations).
@@ -265,6 +272,7 @@ func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Cookies.Clear(w, web.SessionCookie)
+	p.Cookies.Clear(w, web.ConsoleCookie)
 	http.Redirect(w, r, "/signin?signed_out=1", http.StatusSeeOther)
 }
 

@@ -339,3 +339,39 @@ func TestProfile(t *testing.T) {
 		t.Fatal("disabled user's session still works")
 	}
 }
+
+// TestConsoleNeedsStrictCookie (WEB-05): the console acts only on requests
+// that carry the SameSite=Strict console cookie of the session, which a
+// browser never sends on a cross-site navigation or request.
+func TestConsoleNeedsStrictCookie(t *testing.T) {
+	a, srv := newServer(t)
+	b := newBrowser(t, a, srv)
+	p := b.signIn("root", "correct horse battery", "")
+	var strict string
+	for _, c := range p.header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "idc_console=") {
+			strict = c
+		}
+	}
+	if !strings.Contains(strict, "SameSite=Strict") || !strings.Contains(strict, "HttpOnly") {
+		t.Fatalf("console cookie %q", strict)
+	}
+	if c := b.get("/console/users"); c.status != 200 || !strings.Contains(c.body, "Users") {
+		t.Fatalf("console with the cookie: %d", c.status)
+	}
+	// as a cross-site navigation would arrive: the session cookie (Lax) but not the Strict one
+	u, _ := url.Parse(srv.URL)
+	x := newBrowser(t, a, srv)
+	x.client.Jar.SetCookies(u, []*http.Cookie{b.cookie("idc_session")})
+	page := x.get("/console/users")
+	if page.status != 200 || !strings.Contains(page.body, "Continue to the admin console") || strings.Contains(page.body, "New user") {
+		t.Fatalf("cross-site console GET: %d", page.status)
+	}
+	tok := csrfOf(t, x.get("/start"))
+	if p := x.post("/console/users", url.Values{"csrf": {tok}, "username": {"mallory"}}); p.status != 403 {
+		t.Fatalf("console POST without the strict cookie: %d", p.status)
+	}
+	if _, err := a.Directory.GetUser(context.Background(), audit.System, "mallory"); err == nil {
+		t.Fatal("user created")
+	}
+}

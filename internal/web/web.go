@@ -223,6 +223,10 @@ const (
 	PendingCookie = "idc_pending"
 	CSRFCookie    = "idc_csrf"
 	DeviceCookie  = "idc_device"
+	// ConsoleCookie is a SameSite=Strict proof bound to the session: the
+	// admin console requires it, so no cross-site navigation or request
+	// ever reaches the console with the admin's session.
+	ConsoleCookie = "idc_console"
 )
 
 // Get returns a cookie's value.
@@ -237,6 +241,15 @@ func (c Cookies) Get(r *http.Request, base string) string {
 // Set sets an HttpOnly, SameSite=Lax cookie; maxAge 0 means a browser-session cookie.
 func (c Cookies) Set(w http.ResponseWriter, base, value string, maxAge time.Duration) {
 	ck := &http.Cookie{Name: c.name(base), Value: value, Path: "/", HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode}
+	if maxAge > 0 {
+		ck.MaxAge = int(maxAge.Seconds())
+	}
+	http.SetCookie(w, ck)
+}
+
+// SetStrict sets an HttpOnly, SameSite=Strict cookie.
+func (c Cookies) SetStrict(w http.ResponseWriter, base, value string, maxAge time.Duration) {
+	ck := &http.Cookie{Name: c.name(base), Value: value, Path: "/", HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteStrictMode}
 	if maxAge > 0 {
 		ck.MaxAge = int(maxAge.Seconds())
 	}
@@ -280,6 +293,19 @@ func (c CSRF) Token(w http.ResponseWriter, r *http.Request, sess *session.Sessio
 		r.AddCookie(&http.Cookie{Name: c.Cookies.name(CSRFCookie), Value: v})
 	}
 	return c.mac("anon:" + v)
+}
+
+// ConsoleProof is the value of the console cookie for a session.
+func (c CSRF) ConsoleProof(sess *session.Session) string { return c.mac("console:" + sess.ID) }
+
+// CheckConsole reports whether the request carries the console cookie of
+// its session (it is SameSite=Strict, so only same-site requests do).
+func (c CSRF) CheckConsole(r *http.Request, sess *session.Session) bool {
+	if sess == nil {
+		return false
+	}
+	got := c.Cookies.Get(r, ConsoleCookie)
+	return got != "" && hmac.Equal([]byte(got), []byte(c.ConsoleProof(sess)))
 }
 
 // Check verifies the token of a state-changing form.
