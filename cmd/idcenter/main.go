@@ -59,6 +59,7 @@ type CLI struct {
 	Whoami WhoamiCmd `cmd:"" help:"Show who the API token belongs to." group:"Admin commands:"`
 	Users  UsersCmd  `cmd:"" help:"Manage users." group:"Admin commands:"`
 	Groups GroupsCmd `cmd:"" help:"Manage groups and their members." group:"Admin commands:"`
+	Apps   AppsCmd   `cmd:"" help:"Manage SAML applications, their assignments and certificates." group:"Admin commands:"`
 	Tokens TokensCmd `cmd:"" help:"Manage admin API tokens." group:"Admin commands:"`
 	Audit  AuditCmd  `cmd:"" help:"Read the audit trail." group:"Admin commands:"`
 	Apply  ApplyCmd  `cmd:"" help:"Apply a declarative YAML description of users and groups." group:"Admin commands:"`

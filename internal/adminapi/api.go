@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/declarative"
 	"github.com/idcenter/idcenter/internal/directory"
@@ -31,6 +32,7 @@ type API struct {
 	Tokens      *tokens.Service
 	Audit       *audit.Service
 	Declarative *declarative.Service
+	Apps        *apps.Service
 	Auth        Authenticator
 	// Accounts sends invitations and password resets; SignIn unlocks
 	// accounts; Sessions ends a user's sessions.

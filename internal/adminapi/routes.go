@@ -79,7 +79,7 @@ var (
 )
 
 func (a *API) table() []route {
-	return []route{
+	return append([]route{
 		{Method: "GET", Path: "/whoami", ID: "whoAmI", Tag: "meta", Summary: "Describe the caller", Access: accessAny, Status: 200, Resp: WhoAmI{}, h: a.whoAmI},
 
 		{Method: "GET", Path: "/users", ID: "listUsers", Tag: "users", Summary: "List users in userName order", Access: accessRead,
@@ -144,7 +144,7 @@ func (a *API) table() []route {
 			Body:  "", BodyMedia: "application/yaml", Status: 200, Resp: PlanResult{}, h: a.apply},
 		{Method: "GET", Path: "/export", ID: "export", Tag: "config", Summary: "Export the directory as a declarative document", Access: accessRead,
 			Status: 200, Resp: "", RespMedia: "application/yaml", h: a.export},
-	}
+	}, a.appRoutes()...)
 }
 
 func (a *API) whoAmI(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {

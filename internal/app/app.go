@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/idcenter/idcenter/internal/adminapi"
+	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/authn"
 	"github.com/idcenter/idcenter/internal/config"
@@ -48,6 +49,7 @@ type App struct {
 	MFA       *authn.MFAService
 	Accounts  *authn.Accounts
 	Mail      mail.Sender
+	Apps      *apps.Service
 
 	metrics *metrics
 	handler http.Handler
@@ -121,11 +123,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstor
 		return nil, err
 	}
 	a.metrics = newMetrics()
+	a.wireApps()
 	a.API = &adminapi.API{
 		Directory:   a.Directory,
 		Tokens:      a.Tokens,
 		Audit:       &audit.Service{Store: st},
 		Declarative: &declarative.Service{Directory: a.Directory, Store: st.Directory()},
+		Apps:        a.Apps,
 		Auth:        a.Tokens,
 		Accounts:    a.Accounts,
 		SignIn:      a.Auth,

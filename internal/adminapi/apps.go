@@ -1,0 +1,259 @@
+package adminapi
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/idcenter/idcenter/internal/apps"
+	"github.com/idcenter/idcenter/internal/audit"
+	"github.com/idcenter/idcenter/internal/httpx"
+)
+
+// AppInput creates an application: a catalog template, the size of the
+// signing key, and the application's fields (overriding the template's).
+type AppInput apps.CreateRequest
+
+// AssignmentInput names the user or the group to assign (id or name).
+type AssignmentInput struct {
+	User  string `json:"user,omitempty"`
+	Group string `json:"group,omitempty"`
+}
+
+// CertificateInput asks for a next signing certificate.
+type CertificateInput struct {
+	KeyBits int `json:"keyBits,omitempty"` // 2048 (default) or 3072
+}
+
+// readOnlyAppFields are ignored in a patch: the server owns them.
+var readOnlyAppFields = []string{"id", "created", "lastModified", "version", "template", "managedBy"}
+
+// appRoutes are the application operations; table() includes them.
+func (a *API) appRoutes() []route {
+	return []route{
+		{Method: "GET", Path: "/apps", ID: "listApps", Tag: "apps", Summary: "List SAML applications in name order", Access: accessRead,
+			Status: 200, Resp: List[apps.Application]{}, h: a.listApps},
+		{Method: "POST", Path: "/apps", ID: "createApp", Tag: "apps",
+			Summary: "Create an application, from a catalog template or by hand; a signing certificate is generated", Access: accessAdmin,
+			Body: AppInput{}, Status: 201, Resp: apps.Application{}, h: a.createApp},
+		{Method: "GET", Path: "/apps/{app}", ID: "getApp", Tag: "apps", Summary: "Get an application by id or name", Access: accessRead,
+			Status: 200, Resp: apps.Application{}, h: a.getApp},
+		{Method: "PATCH", Path: "/apps/{app}", ID: "updateApp", Tag: "apps", Summary: "Update an application (JSON merge patch)", Access: accessAdmin,
+			Headers: ifMatch, Body: apps.Application{}, BodyMedia: "application/merge-patch+json", Status: 200, Resp: apps.Application{}, h: a.updateApp},
+		{Method: "DELETE", Path: "/apps/{app}", ID: "deleteApp", Tag: "apps", Summary: "Delete an application, its certificates and assignments", Access: accessAdmin,
+			Status: 204, h: a.deleteApp},
+
+		{Method: "GET", Path: "/apps/{app}/assignments", ID: "listAppAssignments", Tag: "apps", Summary: "List the users and groups assigned to an application", Access: accessRead,
+			Status: 200, Resp: List[apps.Assignment]{}, h: a.listAppAssignments},
+		{Method: "POST", Path: "/apps/{app}/assignments", ID: "assignApp", Tag: "apps", Summary: "Assign a user or a group to an application", Access: accessAdmin,
+			Body: AssignmentInput{}, Status: 200, Resp: apps.Assignment{}, h: a.assignApp},
+		{Method: "DELETE", Path: "/apps/{app}/assignments/{type}/{id}", ID: "unassignApp", Tag: "apps", Summary: "Remove a user's (type user) or group's (type group) assignment", Access: accessAdmin,
+			Status: 204, h: a.unassignApp},
+
+		{Method: "GET", Path: "/apps/{app}/certificates", ID: "listAppCertificates", Tag: "apps", Summary: "List an application's signing certificates (active, next, retired)", Access: accessRead,
+			Status: 200, Resp: List[apps.Certificate]{}, h: a.listAppCertificates},
+		{Method: "POST", Path: "/apps/{app}/certificates", ID: "addAppCertificate", Tag: "apps", Summary: "Generate the next signing certificate (published in metadata before it signs)", Access: accessAdmin,
+			Body: CertificateInput{}, Status: 201, Resp: apps.Certificate{}, h: a.addAppCertificate},
+		{Method: "POST", Path: "/apps/{app}/certificates/{id}/activate", ID: "activateAppCertificate", Tag: "apps", Summary: "Sign with this certificate from now on; the previous one is retired", Access: accessAdmin,
+			Status: 200, Resp: apps.Certificate{}, h: a.activateAppCertificate},
+		{Method: "DELETE", Path: "/apps/{app}/certificates/{id}", ID: "removeAppCertificate", Tag: "apps", Summary: "Remove a next or retired certificate", Access: accessAdmin,
+			Status: 204, h: a.removeAppCertificate},
+		{Method: "GET", Path: "/apps/{app}/certificate.pem", ID: "getAppCertificatePEM", Tag: "apps", Summary: "Download the active signing certificate as PEM", Access: accessRead,
+			Status: 200, Resp: "", RespMedia: "application/x-pem-file", h: a.appCertificatePEM},
+		{Method: "GET", Path: "/apps/{app}/preview", ID: "previewApp", Tag: "apps", Summary: "Show the Name ID and attributes a user would receive, with warnings", Access: accessRead,
+			Query: []param{{"user", "string", "the user (id or userName)"}}, Status: 200, Resp: apps.Preview{}, h: a.previewApp},
+
+		{Method: "GET", Path: "/catalog", ID: "listCatalog", Tag: "apps", Summary: "List the application templates and their setup instructions", Access: accessRead,
+			Status: 200, Resp: List[apps.Template]{}, h: a.listCatalog},
+	}
+}
+
+func (a *API) listApps(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	list, err := a.Apps.List(r.Context(), actor)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, 200, List[apps.Application]{Items: nonNil(list)})
+	return nil
+}
+
+func (a *API) createApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	var in AppInput
+	in.Enabled = true
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	in.ManagedBy, in.Metadata = "", nil
+	app, err := a.Apps.Create(r.Context(), actor, apps.CreateRequest(in))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", Prefix+"/apps/"+app.ID)
+	setETag(w, app.Version)
+	httpx.WriteJSON(w, 201, app)
+	return nil
+}
+
+func (a *API) getApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	app, err := a.Apps.Get(r.Context(), actor, r.PathValue("app"))
+	if err != nil {
+		return err
+	}
+	setETag(w, app.Version)
+	httpx.WriteJSON(w, 200, app)
+	return nil
+}
+
+func (a *API) updateApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	patch, err := decodePatch(r)
+	if err != nil {
+		return err
+	}
+	ver, err := ifMatchVersion(r)
+	if err != nil {
+		return err
+	}
+	for _, k := range readOnlyAppFields {
+		delete(patch, k)
+	}
+	app, err := a.Apps.Update(r.Context(), actor, r.PathValue("app"), ver, func(app *apps.Application) error {
+		return applyMergePatch(app, patch)
+	})
+	if err != nil {
+		return err
+	}
+	setETag(w, app.Version)
+	httpx.WriteJSON(w, 200, app)
+	return nil
+}
+
+func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	if err := a.Apps.Delete(r.Context(), actor, r.PathValue("app")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) listAppAssignments(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	list, err := a.Apps.ListAssignments(r.Context(), actor, r.PathValue("app"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, 200, List[apps.Assignment]{Items: nonNil(list)})
+	return nil
+}
+
+func (a *API) assignApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	var in AssignmentInput
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	kind, key := apps.PrincipalUser, in.User
+	switch {
+	case in.User != "" && in.Group != "":
+		return httpx.Badf("give either user or group, not both")
+	case in.Group != "":
+		kind, key = apps.PrincipalGroup, in.Group
+	case in.User == "":
+		return httpx.Badf(`give the user ({"user": "alice"}) or the group ({"group": "Developers"}) to assign`)
+	}
+	as, err := a.Apps.Assign(r.Context(), actor, r.PathValue("app"), kind, key)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, 200, as)
+	return nil
+}
+
+func (a *API) unassignApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	kind := r.PathValue("type")
+	if kind != apps.PrincipalUser && kind != apps.PrincipalGroup {
+		return httpx.Badf("assignment type must be user or group, got %q", kind)
+	}
+	if err := a.Apps.Unassign(r.Context(), actor, r.PathValue("app"), kind, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) listAppCertificates(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	list, err := a.Apps.ListCertificates(r.Context(), actor, r.PathValue("app"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, 200, List[apps.Certificate]{Items: nonNil(list)})
+	return nil
+}
+
+func (a *API) addAppCertificate(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	var in CertificateInput
+	// The body is optional: an empty POST asks for the default key size.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err := httpx.DecodeJSON(r, &in); err != nil {
+			return err
+		}
+	}
+	c, err := a.Apps.AddCertificate(r.Context(), actor, r.PathValue("app"), in.KeyBits)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, 201, c)
+	return nil
+}
+
+func (a *API) activateAppCertificate(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	c, err := a.Apps.ActivateCertificate(r.Context(), actor, r.PathValue("app"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, 200, c)
+	return nil
+}
+
+func (a *API) removeAppCertificate(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	if err := a.Apps.RemoveCertificate(r.Context(), actor, r.PathValue("app"), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) appCertificatePEM(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	c, err := a.Apps.ActiveCertificate(r.Context(), actor, r.PathValue("app"))
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/x-pem-file")
+	// The file name is built from the id alone: no user text in a header.
+	h.Set("Content-Disposition", `attachment; filename="idcenter-app-`+c.AppID+`.pem"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	_, _ = io.WriteString(w, c.PEM)
+	return nil
+}
+
+func (a *API) previewApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	user := strings.TrimSpace(r.URL.Query().Get("user"))
+	if user == "" {
+		return httpx.Badf("the user query parameter is required (?user=alice)")
+	}
+	p, err := a.Apps.Preview(r.Context(), actor, r.PathValue("app"), user)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, 200, p)
+	return nil
+}
+
+func (a *API) listCatalog(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	httpx.WriteJSON(w, 200, List[apps.Template]{Items: apps.Catalog()})
+	return nil
+}
