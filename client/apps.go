@@ -64,10 +64,12 @@ type App struct {
 // custom application). The fields set in App override the template's; empty
 // fields keep them. The application is enabled unless Disabled is set.
 type AppRequest struct {
-	Template string
-	KeyBits  int // size of the generated signing key: 2048 (default) or 3072
-	Disabled bool
-	App      App
+	// SPMetadata is the service provider's SAML metadata XML (optional).
+	SPMetadata string
+	Template   string
+	KeyBits    int // size of the generated signing key: 2048 (default) or 3072
+	Disabled   bool
+	App        App
 }
 
 // AppCertificate is one of an application's own signing certificates.
@@ -178,6 +180,9 @@ func (c *Client) CreateApp(ctx context.Context, req AppRequest) (App, error) {
 		body["keyBits"] = req.KeyBits
 	}
 	body["enabled"] = !req.Disabled
+	if req.SPMetadata != "" {
+		body["spMetadata"] = req.SPMetadata
+	}
 	var out App
 	err = c.do(ctx, request{method: http.MethodPost, path: "/apps", body: body}, &out)
 	return out, err

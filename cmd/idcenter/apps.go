@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -238,10 +239,11 @@ func shortBinding(b string) string {
 
 // AppsCreateCmd creates an application.
 type AppsCreateCmd struct {
-	Name     string `arg:"" help:"Display name of the new application."`
-	Template string `default:"custom" help:"Catalog template to start from (see 'idcenter apps catalog')." placeholder:"ID"`
-	KeyBits  int    `name:"key-bits" help:"Size of the generated signing key: 2048 (default) or 3072." placeholder:"BITS"`
-	Disabled bool   `help:"Create the application disabled (nobody can sign in to it until enabled)."`
+	Name       string `arg:"" help:"Display name of the new application."`
+	Template   string `default:"custom" help:"Catalog template to start from (see 'idcenter apps catalog')." placeholder:"ID"`
+	KeyBits    int    `name:"key-bits" help:"Size of the generated signing key: 2048 (default) or 3072." placeholder:"BITS"`
+	Disabled   bool   `help:"Create the application disabled (nobody can sign in to it until enabled)."`
+	SPMetadata string `name:"sp-metadata" help:"The service provider's SAML metadata XML file (- for stdin); fills entity ID, ACS and SLO URLs, certificates and Name ID formats. Flags given win." placeholder:"FILE"`
 	AppSettings
 }
 
@@ -259,7 +261,20 @@ func (c *AppsCreateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	a, err := api.CreateApp(context.Background(), client.AppRequest{Template: c.Template, KeyBits: c.KeyBits, Disabled: c.Disabled, App: app})
+	req := client.AppRequest{Template: c.Template, KeyBits: c.KeyBits, Disabled: c.Disabled, App: app}
+	if c.SPMetadata != "" {
+		var b []byte
+		if c.SPMetadata == "-" {
+			b, err = io.ReadAll(io.LimitReader(g.Stdin, 1<<20))
+		} else {
+			b, err = os.ReadFile(c.SPMetadata)
+		}
+		if err != nil {
+			return fmt.Errorf("--sp-metadata: %w", err)
+		}
+		req.SPMetadata = string(b)
+	}
+	a, err := api.CreateApp(context.Background(), req)
 	if err != nil {
 		return err
 	}

@@ -8,12 +8,23 @@ import (
 
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
+	"github.com/idcenter/idcenter/internal/errs"
 	"github.com/idcenter/idcenter/internal/httpx"
+	"github.com/idcenter/idcenter/internal/saml"
 )
 
 // AppInput creates an application: a catalog template, the size of the
 // signing key, and the application's fields (overriding the template's).
-type AppInput apps.CreateRequest
+type AppInput struct {
+	apps.CreateRequest
+	// SPMetadata is the service provider's SAML metadata XML; its entity ID,
+	// ACS and SLO endpoints, certificates and Name ID formats fill the
+	// application (fields given explicitly win).
+	SPMetadata string `json:"spMetadata,omitempty"`
+}
+
+// MaxSPMetadataBytes bounds uploaded SP metadata.
+const MaxSPMetadataBytes = 512 << 10
 
 // AssignmentInput names the user or the group to assign (id or name).
 type AssignmentInput struct {
@@ -85,7 +96,17 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, actor audit.Acto
 		return err
 	}
 	in.ManagedBy, in.Metadata = "", nil
-	app, err := a.Apps.Create(r.Context(), actor, apps.CreateRequest(in))
+	if len(in.SPMetadata) > MaxSPMetadataBytes {
+		return errs.Invalidf("spMetadata", "is larger than %d bytes", MaxSPMetadataBytes)
+	}
+	if in.SPMetadata != "" {
+		md, err := spMetadata([]byte(in.SPMetadata))
+		if err != nil {
+			return err
+		}
+		in.Metadata = md
+	}
+	app, err := a.Apps.Create(r.Context(), actor, in.CreateRequest)
 	if err != nil {
 		return err
 	}
@@ -256,4 +277,33 @@ func (a *API) previewApp(w http.ResponseWriter, r *http.Request, actor audit.Act
 func (a *API) listCatalog(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
 	httpx.WriteJSON(w, 200, List[apps.Template]{Items: apps.Catalog()})
 	return nil
+}
+
+// spMetadata parses untrusted SP metadata XML into the applications model.
+func spMetadata(data []byte) (*apps.SPMetadata, error) {
+	md, err := saml.ParseSPMetadata(data)
+	if err != nil {
+		return nil, errs.Invalidf("spMetadata", "%v", err)
+	}
+	out := &apps.SPMetadata{EntityID: md.EntityID, AuthnRequestsSigned: md.AuthnRequestsSigned, NameIDFormats: md.NameIDFormats}
+	// idcenter answers with the HTTP-POST binding only; other endpoints
+	// (Artifact, PAOS) in the metadata are left out.
+	for _, e := range md.AssertionConsumerServices {
+		if e.Binding == saml.BindingHTTPPOST {
+			out.ACS = append(out.ACS, apps.ACS{URL: e.Location, Binding: e.Binding, Index: e.Index, Default: e.IsDefault != nil && *e.IsDefault})
+		}
+	}
+	if len(out.ACS) == 0 {
+		return nil, errs.Invalidf("spMetadata", "has no AssertionConsumerService with the HTTP-POST binding")
+	}
+	if len(md.SingleLogoutServices) > 0 {
+		out.SLOURL, out.SLOBinding = md.SingleLogoutServices[0].Location, md.SingleLogoutServices[0].Binding
+	}
+	for _, c := range md.SigningCertificates {
+		out.SigningCertificates = append(out.SigningCertificates, string(saml.EncodeCertificatePEM(c)))
+	}
+	if len(md.EncryptionCertificates) > 0 {
+		out.EncryptionCertificate = string(saml.EncodeCertificatePEM(md.EncryptionCertificates[0]))
+	}
+	return out, nil
 }

@@ -1,0 +1,43 @@
+package app_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestCreateAppFromSPMetadata: an application created from SP metadata takes
+// its entity ID, ACS and SLO endpoints and signing certificate; bad
+// metadata (DTD, garbage, oversized) is a 400 naming spMetadata and creates
+// nothing.
+func TestCreateAppFromSPMetadata(t *testing.T) {
+	md, err := os.ReadFile("../saml/testdata/sp-metadata.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEngine(t, func(t *testing.T, s *server) {
+		app := s.must(201, "POST", "/api/v1/apps", map[string]any{"displayName": "Example SP", "spMetadata": string(md)}).json(t)
+		if app["entityId"] != "https://sp.example.com/saml/metadata" {
+			t.Fatalf("entity id: %v", app["entityId"])
+		}
+		body, _ := s.do("GET", "/api/v1/apps/Example%20SP", adminToken, nil).Body, 0
+		for _, want := range []string{"https://sp.example.com/saml/acs", "https://sp.example.com/saml/slo"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("app lacks %s: %s", want, body)
+			}
+		}
+		for name, bad := range map[string]string{
+			"doctype":   `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="&e;"/>`,
+			"garbage":   "not xml at all",
+			"oversized": "<x>" + strings.Repeat("a", 600<<10) + "</x>",
+		} {
+			r := s.do("POST", "/api/v1/apps", adminToken, map[string]any{"displayName": "Bad " + name, "spMetadata": bad})
+			if r.Status != 400 && r.Status != 413 || (r.Status == 400 && !strings.Contains(string(r.Body), "spMetadata")) {
+				t.Errorf("%s metadata: %d %s", name, r.Status, r.Body)
+			}
+			if g := s.do("GET", "/api/v1/apps/Bad%20"+name, adminToken, nil); g.Status != 404 {
+				t.Errorf("%s: app created anyway (%d)", name, g.Status)
+			}
+		}
+	})
+}
