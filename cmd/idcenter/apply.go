@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/idcenter/idcenter/internal/declarative"
 )
 
 // maxDocumentBytes bounds the declarative document read by apply.
@@ -68,6 +71,21 @@ func (c *ApplyCmd) read(stdin io.Reader) ([]byte, error) {
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return nil, fmt.Errorf("%s is empty", name)
+	}
+	if strings.Contains(string(b), "sp_metadata_file") {
+		// The server cannot read our files: inline the SP metadata they name.
+		dir := "."
+		if c.File != "-" {
+			dir = filepath.Dir(c.File)
+		}
+		doc, err := declarative.Parse(b)
+		if err != nil {
+			return nil, err
+		}
+		if err := doc.ResolveFiles(dir); err != nil {
+			return nil, err
+		}
+		return doc.Marshal()
 	}
 	return b, nil
 }

@@ -285,25 +285,9 @@ func spMetadata(data []byte) (*apps.SPMetadata, error) {
 	if err != nil {
 		return nil, errs.Invalidf("spMetadata", "%v", err)
 	}
-	out := &apps.SPMetadata{EntityID: md.EntityID, AuthnRequestsSigned: md.AuthnRequestsSigned, NameIDFormats: md.NameIDFormats}
-	// idcenter answers with the HTTP-POST binding only; other endpoints
-	// (Artifact, PAOS) in the metadata are left out.
-	for _, e := range md.AssertionConsumerServices {
-		if e.Binding == saml.BindingHTTPPOST {
-			out.ACS = append(out.ACS, apps.ACS{URL: e.Location, Binding: e.Binding, Index: e.Index, Default: e.IsDefault != nil && *e.IsDefault})
-		}
-	}
-	if len(out.ACS) == 0 {
-		return nil, errs.Invalidf("spMetadata", "has no AssertionConsumerService with the HTTP-POST binding")
-	}
-	if len(md.SingleLogoutServices) > 0 {
-		out.SLOURL, out.SLOBinding = md.SingleLogoutServices[0].Location, md.SingleLogoutServices[0].Binding
-	}
-	for _, c := range md.SigningCertificates {
-		out.SigningCertificates = append(out.SigningCertificates, string(saml.EncodeCertificatePEM(c)))
-	}
-	if len(md.EncryptionCertificates) > 0 {
-		out.EncryptionCertificate = string(saml.EncodeCertificatePEM(md.EncryptionCertificates[0]))
+	out, err := saml.AppMetadata(md)
+	if err != nil {
+		return nil, errs.Invalidf("spMetadata", "%v", err)
 	}
 	return out, nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/idcenter/idcenter/internal/keys"
 	"github.com/idcenter/idcenter/internal/mail"
 	"github.com/idcenter/idcenter/internal/portal"
+	"github.com/idcenter/idcenter/internal/saml/idp"
 	"github.com/idcenter/idcenter/internal/session"
 	"github.com/idcenter/idcenter/internal/store/postgres"
 	"github.com/idcenter/idcenter/internal/store/sqlite"
@@ -50,6 +51,7 @@ type App struct {
 	Accounts  *authn.Accounts
 	Mail      mail.Sender
 	Apps      *apps.Service
+	IdP       *idp.Handler
 
 	metrics *metrics
 	handler http.Handler
@@ -128,7 +130,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstor
 		Directory:   a.Directory,
 		Tokens:      a.Tokens,
 		Audit:       &audit.Service{Store: st},
-		Declarative: &declarative.Service{Directory: a.Directory, Store: st.Directory()},
+		Declarative: &declarative.Service{Directory: a.Directory, Store: st.Directory(), Apps: a.Apps},
 		Apps:        a.Apps,
 		Auth:        a.Tokens,
 		Accounts:    a.Accounts,
@@ -156,6 +158,7 @@ func (a *App) routes() http.Handler {
 	a.Portal.Register(browser)
 	a.registerConsole(browser)
 	cop := http.NewCrossOriginProtection()
+	a.wireIdP(browser, cop)
 	browserHandler := web.SecurityHeaders(cop.Handler(a.Portal.Middleware(browser)))
 
 	mux := http.NewServeMux()

@@ -226,18 +226,18 @@ func build(req CreateRequest) (Application, error) {
 	return a, nil
 }
 
-// Create validates the request and stores a new application with a freshly
-// generated active signing certificate.
-func (s *Service) Create(ctx context.Context, actor audit.Actor, req CreateRequest) (Application, error) {
-	if err := canWrite(actor); err != nil {
-		return Application{}, err
-	}
+// Build returns the application Create would store for req, normalised and
+// validated, without an id, timestamps or certificate. Every problem is
+// returned at once as an *errs.Invalid whose fields are the Application's
+// JSON names. Planners (the declarative engine) use it to compare before
+// writing.
+func Build(req CreateRequest) (Application, error) {
 	a, err := build(req)
 	if err != nil {
 		return Application{}, err
 	}
 	verr := normalizeApp(&a)
-	bits, berr := keyBits(req.KeyBits)
+	_, berr := keyBits(req.KeyBits)
 	if verr != nil || berr != nil {
 		v := &errs.Invalid{}
 		for _, e := range []error{verr, berr} {
@@ -248,29 +248,70 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, req CreateReque
 		}
 		return Application{}, v
 	}
-	now := s.now()
-	a.ID, a.Created, a.LastModified, a.Version = newID(), now, now, 1
-	// Generate the key before the transaction: RSA key generation takes
-	// tens of milliseconds and must not hold SQLite's single writer.
-	cert, sealed, err := s.newCertificate(a.ID, a.DisplayName, bits, CertActive)
+	return a, nil
+}
+
+// Create validates the request and stores a new application with a freshly
+// generated active signing certificate.
+func (s *Service) Create(ctx context.Context, actor audit.Actor, req CreateRequest) (Application, error) {
+	if err := canWrite(actor); err != nil {
+		return Application{}, err
+	}
+	a, cert, sealed, err := s.prepareCreate(req)
 	if err != nil {
 		return Application{}, err
 	}
-	err = s.Store.WithTx(ctx, func(tx Tx) error {
-		if err := tx.InsertApp(ctx, a); err != nil {
-			return err
-		}
-		if err := tx.InsertAppCertificate(ctx, cert, sealed); err != nil {
-			return err
-		}
-		summary := appSummary(Application{}, a)
-		summary["certificate"] = certSummary(cert)
-		return tx.AppendAudit(ctx, audit.New(ctx, actor, "app.create", "app", a.ID, a.DisplayName, summary))
-	})
+	err = s.Store.WithTx(ctx, func(tx Tx) error { return s.insertApp(ctx, tx, actor, a, cert, sealed) })
 	if err != nil {
 		return Application{}, err
 	}
 	return a, nil
+}
+
+// CreateTx is Create inside the caller's transaction tx. It generates the
+// signing key inside the transaction, so callers creating many applications
+// hold the store's writer for the time that takes.
+func (s *Service) CreateTx(ctx context.Context, tx Tx, actor audit.Actor, req CreateRequest) (Application, error) {
+	if err := canWrite(actor); err != nil {
+		return Application{}, err
+	}
+	a, cert, sealed, err := s.prepareCreate(req)
+	if err != nil {
+		return Application{}, err
+	}
+	if err := s.insertApp(ctx, tx, actor, a, cert, sealed); err != nil {
+		return Application{}, err
+	}
+	return a, nil
+}
+
+func (s *Service) prepareCreate(req CreateRequest) (Application, Certificate, string, error) {
+	a, err := Build(req)
+	if err != nil {
+		return Application{}, Certificate{}, "", err
+	}
+	bits, _ := keyBits(req.KeyBits) // checked by Build
+	now := s.now()
+	a.ID, a.Created, a.LastModified, a.Version = newID(), now, now, 1
+	// Create generates the key before its transaction: RSA key generation
+	// takes tens of milliseconds and must not hold SQLite's single writer.
+	cert, sealed, err := s.newCertificate(a.ID, a.DisplayName, bits, CertActive)
+	if err != nil {
+		return Application{}, Certificate{}, "", err
+	}
+	return a, cert, sealed, nil
+}
+
+func (s *Service) insertApp(ctx context.Context, tx Tx, actor audit.Actor, a Application, cert Certificate, sealed string) error {
+	if err := tx.InsertApp(ctx, a); err != nil {
+		return err
+	}
+	if err := tx.InsertAppCertificate(ctx, cert, sealed); err != nil {
+		return err
+	}
+	summary := appSummary(Application{}, a)
+	summary["certificate"] = certSummary(cert)
+	return tx.AppendAudit(ctx, audit.New(ctx, actor, "app.create", "app", a.ID, a.DisplayName, summary))
 }
 
 // Get returns the application with this id or display name.
@@ -303,38 +344,53 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, key string, ifV
 		if err != nil {
 			return err
 		}
-		if ifVersion != 0 && ifVersion != cur.Version {
-			return &errs.Conflict{Kind: "app", Stale: true}
-		}
-		next := cur
-		next.ACS, next.Attributes = slices.Clone(cur.ACS), slices.Clone(cur.Attributes)
-		next.SigningCertificates = slices.Clone(cur.SigningCertificates)
-		if err := mutate(&next); err != nil {
-			return err
-		}
-		next.ID, next.Template, next.Created, next.Version = cur.ID, cur.Template, cur.Created, cur.Version
-		next.LastModified = cur.LastModified
-		if err := normalizeApp(&next); err != nil {
-			return err
-		}
-		summary := appSummary(cur, next)
-		if len(summary) == 0 {
-			out = cur
-			return nil
-		}
-		next.LastModified = s.now()
-		next.Version = cur.Version + 1
-		if err := tx.UpdateApp(ctx, next, cur.Version); err != nil {
-			return err
-		}
-		action := "app.update"
-		if cur.Enabled != next.Enabled && len(summary) == 1 {
-			action = map[bool]string{true: "app.enable", false: "app.disable"}[next.Enabled]
-		}
-		out = next
-		return tx.AppendAudit(ctx, audit.New(ctx, actor, action, "app", next.ID, next.DisplayName, summary))
+		out, err = s.updateTx(ctx, tx, actor, cur, ifVersion, mutate)
+		return err
 	})
 	return out, err
+}
+
+// UpdateTx is Update inside the caller's transaction tx, for the application
+// cur read in it.
+func (s *Service) UpdateTx(ctx context.Context, tx Tx, actor audit.Actor, cur Application, ifVersion int64, mutate func(*Application) error) (Application, error) {
+	if err := canWrite(actor); err != nil {
+		return Application{}, err
+	}
+	return s.updateTx(ctx, tx, actor, cur, ifVersion, mutate)
+}
+
+func (s *Service) updateTx(ctx context.Context, tx Tx, actor audit.Actor, cur Application, ifVersion int64, mutate func(*Application) error) (Application, error) {
+	if ifVersion != 0 && ifVersion != cur.Version {
+		return Application{}, &errs.Conflict{Kind: "app", Stale: true}
+	}
+	next := cur
+	next.ACS, next.Attributes = slices.Clone(cur.ACS), slices.Clone(cur.Attributes)
+	next.SigningCertificates = slices.Clone(cur.SigningCertificates)
+	if err := mutate(&next); err != nil {
+		return Application{}, err
+	}
+	next.ID, next.Template, next.Created, next.Version = cur.ID, cur.Template, cur.Created, cur.Version
+	next.LastModified = cur.LastModified
+	if err := normalizeApp(&next); err != nil {
+		return Application{}, err
+	}
+	summary := appSummary(cur, next)
+	if len(summary) == 0 {
+		return cur, nil
+	}
+	next.LastModified = s.now()
+	next.Version = cur.Version + 1
+	if err := tx.UpdateApp(ctx, next, cur.Version); err != nil {
+		return Application{}, err
+	}
+	action := "app.update"
+	if cur.Enabled != next.Enabled && len(summary) == 1 {
+		action = map[bool]string{true: "app.enable", false: "app.disable"}[next.Enabled]
+	}
+	if err := tx.AppendAudit(ctx, audit.New(ctx, actor, action, "app", next.ID, next.DisplayName, summary)); err != nil {
+		return Application{}, err
+	}
+	return next, nil
 }
 
 // Delete removes an application with its certificates and assignments.
@@ -347,12 +403,25 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, key string) err
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteApp(ctx, a.ID); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, audit.New(ctx, actor, "app.delete", "app", a.ID, a.DisplayName,
-			map[string]any{"entityId": a.EntityID}))
+		return deleteTx(ctx, tx, actor, a)
 	})
+}
+
+// DeleteTx is Delete inside the caller's transaction tx, for the
+// application a read in it.
+func (s *Service) DeleteTx(ctx context.Context, tx Tx, actor audit.Actor, a Application) error {
+	if err := canWrite(actor); err != nil {
+		return err
+	}
+	return deleteTx(ctx, tx, actor, a)
+}
+
+func deleteTx(ctx context.Context, tx Tx, actor audit.Actor, a Application) error {
+	if err := tx.DeleteApp(ctx, a.ID); err != nil {
+		return err
+	}
+	return tx.AppendAudit(ctx, audit.New(ctx, actor, "app.delete", "app", a.ID, a.DisplayName,
+		map[string]any{"entityId": a.EntityID}))
 }
 
 // ByID returns an application for the SAML endpoints. There is no actor:
@@ -382,16 +451,42 @@ func (s *Service) Unassign(ctx context.Context, actor audit.Actor, appKey, princ
 	return err
 }
 
-func (s *Service) changeAssignment(ctx context.Context, actor audit.Actor, appKey, principalType, principalKey string, add bool) (Assignment, error) {
-	if err := canWrite(actor); err != nil {
+// AssignTx is Assign inside the caller's transaction tx, for the
+// application app read in it.
+func (s *Service) AssignTx(ctx context.Context, tx Tx, actor audit.Actor, app Application, principalType, principalKey string) (Assignment, error) {
+	if err := checkAssignment(actor, &principalType, principalKey); err != nil {
 		return Assignment{}, err
 	}
-	principalType = strings.ToLower(strings.TrimSpace(principalType))
-	if principalType != PrincipalUser && principalType != PrincipalGroup {
-		return Assignment{}, errs.Invalidf("principalType", "must be user or group")
+	return s.changeAssignmentTx(ctx, tx, actor, app, principalType, principalKey, true)
+}
+
+// UnassignTx is Unassign inside the caller's transaction tx, for the
+// application app read in it.
+func (s *Service) UnassignTx(ctx context.Context, tx Tx, actor audit.Actor, app Application, principalType, principalKey string) error {
+	if err := checkAssignment(actor, &principalType, principalKey); err != nil {
+		return err
+	}
+	_, err := s.changeAssignmentTx(ctx, tx, actor, app, principalType, principalKey, false)
+	return err
+}
+
+func checkAssignment(actor audit.Actor, principalType *string, principalKey string) error {
+	if err := canWrite(actor); err != nil {
+		return err
+	}
+	*principalType = strings.ToLower(strings.TrimSpace(*principalType))
+	if *principalType != PrincipalUser && *principalType != PrincipalGroup {
+		return errs.Invalidf("principalType", "must be user or group")
 	}
 	if strings.TrimSpace(principalKey) == "" {
-		return Assignment{}, errs.Invalidf(principalType, "is required")
+		return errs.Invalidf(*principalType, "is required")
+	}
+	return nil
+}
+
+func (s *Service) changeAssignment(ctx context.Context, actor audit.Actor, appKey, principalType, principalKey string, add bool) (Assignment, error) {
+	if err := checkAssignment(actor, &principalType, principalKey); err != nil {
+		return Assignment{}, err
 	}
 	var out Assignment
 	err := s.Store.WithTx(ctx, func(tx Tx) error {
@@ -399,52 +494,58 @@ func (s *Service) changeAssignment(ctx context.Context, actor audit.Actor, appKe
 		if err != nil {
 			return err
 		}
-		as := Assignment{AppID: app.ID, PrincipalType: principalType, CreatedAt: s.now()}
-		if principalType == PrincipalUser {
-			u, err := resolveUser(ctx, tx, principalKey)
-			if err != nil {
-				return principalErr(err, add, principalType, principalKey)
-			}
-			as.PrincipalID, as.PrincipalName = u.ID, u.UserName
-		} else {
-			g, err := resolveGroup(ctx, tx, principalKey)
-			if err != nil {
-				return principalErr(err, add, principalType, principalKey)
-			}
-			as.PrincipalID, as.PrincipalName = g.ID, g.DisplayName
-		}
-		var changed bool
-		action := "app.assign"
-		if add {
-			changed, err = tx.AddAppAssignment(ctx, as)
-		} else {
-			action = "app.unassign"
-			changed, err = tx.RemoveAppAssignment(ctx, app.ID, as.PrincipalType, as.PrincipalID)
-			if err == nil && !changed {
-				return errs.NotFound("assignment of "+principalType, principalKey)
-			}
-		}
-		if err != nil {
-			return err
-		}
-		out = as
-		if !changed {
-			// Already assigned: report the existing assignment.
-			list, err := tx.ListAppAssignments(ctx, app.ID)
-			if err != nil {
-				return err
-			}
-			for _, x := range list {
-				if x.PrincipalType == as.PrincipalType && x.PrincipalID == as.PrincipalID {
-					out = x
-				}
-			}
-			return nil
-		}
-		return tx.AppendAudit(ctx, audit.New(ctx, actor, action, "app", app.ID, app.DisplayName, map[string]any{
-			"principalType": as.PrincipalType, "principalId": as.PrincipalID, "principalName": as.PrincipalName}))
+		out, err = s.changeAssignmentTx(ctx, tx, actor, app, principalType, principalKey, add)
+		return err
 	})
 	return out, err
+}
+
+func (s *Service) changeAssignmentTx(ctx context.Context, tx Tx, actor audit.Actor, app Application, principalType, principalKey string, add bool) (Assignment, error) {
+	as := Assignment{AppID: app.ID, PrincipalType: principalType, CreatedAt: s.now()}
+	if principalType == PrincipalUser {
+		u, err := resolveUser(ctx, tx, principalKey)
+		if err != nil {
+			return Assignment{}, principalErr(err, add, principalType, principalKey)
+		}
+		as.PrincipalID, as.PrincipalName = u.ID, u.UserName
+	} else {
+		g, err := resolveGroup(ctx, tx, principalKey)
+		if err != nil {
+			return Assignment{}, principalErr(err, add, principalType, principalKey)
+		}
+		as.PrincipalID, as.PrincipalName = g.ID, g.DisplayName
+	}
+	var changed bool
+	var err error
+	action := "app.assign"
+	if add {
+		changed, err = tx.AddAppAssignment(ctx, as)
+	} else {
+		action = "app.unassign"
+		changed, err = tx.RemoveAppAssignment(ctx, app.ID, as.PrincipalType, as.PrincipalID)
+		if err == nil && !changed {
+			return Assignment{}, errs.NotFound("assignment of "+principalType, principalKey)
+		}
+	}
+	if err != nil {
+		return Assignment{}, err
+	}
+	if !changed {
+		// Already assigned: report the existing assignment.
+		list, err := tx.ListAppAssignments(ctx, app.ID)
+		if err != nil {
+			return Assignment{}, err
+		}
+		out := as
+		for _, x := range list {
+			if x.PrincipalType == as.PrincipalType && x.PrincipalID == as.PrincipalID {
+				out = x
+			}
+		}
+		return out, nil
+	}
+	return as, tx.AppendAudit(ctx, audit.New(ctx, actor, action, "app", app.ID, app.DisplayName, map[string]any{
+		"principalType": as.PrincipalType, "principalId": as.PrincipalID, "principalName": as.PrincipalName}))
 }
 
 // principalErr: an unknown principal in a new assignment is a validation

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/errs"
@@ -18,8 +19,12 @@ type Service struct {
 	// Directory makes every change, so each writes its usual audit event.
 	Directory *directory.Service
 	// Store runs the apply transaction and the export reads; nil means
-	// Directory.Store.
+	// Directory.Store. When Apps is set, its transactions must also be
+	// apps.Tx (see Tx), as sqlstore's are.
 	Store directory.Store
+	// Apps makes every application change; nil means the server has no
+	// applications, and a document listing some is refused.
+	Apps *apps.Service
 }
 
 // Options modify Apply.
@@ -27,8 +32,8 @@ type Options struct {
 	// DryRun plans and validates everything, then rolls back: nothing is
 	// written, not even an audit event.
 	DryRun bool
-	// Prune deletes every user and group that is not in the document, not
-	// only those apply created.
+	// Prune deletes every user, group and application that is not in the
+	// document, not only those apply created.
 	Prune bool
 }
 
@@ -60,7 +65,14 @@ func (s *Service) Apply(ctx context.Context, actor audit.Actor, doc Document, op
 	}
 	var changes []Change
 	err := s.store().WithTx(ctx, func(tx directory.Tx) error {
-		a := &applier{dir: s.Directory, tx: tx, actor: actor, opts: opts, problems: &errs.Invalid{}}
+		a := &applier{dir: s.Directory, appSvc: s.Apps, tx: tx, actor: actor, opts: opts, problems: &errs.Invalid{}}
+		if s.Apps != nil {
+			atx, ok := tx.(Tx)
+			if !ok {
+				return errors.New("declarative: the store's transactions do not hold applications")
+			}
+			a.atx = atx
+		}
 		if err := a.load(ctx); err != nil {
 			return err
 		}
@@ -100,31 +112,43 @@ func (s *Service) Apply(ctx context.Context, actor audit.Actor, doc Document, op
 // plan, and what execution has done so far.
 type applier struct {
 	dir      *directory.Service
+	appSvc   *apps.Service // nil: no applications
 	tx       directory.Tx
+	atx      Tx // tx, when appSvc is set
 	actor    audit.Actor
 	opts     Options
 	problems *errs.Invalid
 
 	// The directory before the apply.
-	users    []directory.User
-	userIdx  map[string]int    // normalised username → index in users
-	emailIdx map[string]int    // normalised primary email → index in users
-	idName   map[string]string // user id → username
-	groups   []directory.Group
-	groupIdx map[string]int // normalised group name → index in groups
+	users     []directory.User
+	userIdx   map[string]int    // normalised username → index in users
+	emailIdx  map[string]int    // normalised primary email → index in users
+	idName    map[string]string // user id → username
+	groups    []directory.Group
+	groupIdx  map[string]int    // normalised group name → index in groups
+	groupName map[string]string // group id → display name
+	apps      []apps.Application
+	appIdx    map[string]int // apps.NormalizeName → index in apps
+	entityIdx map[string]int // entity ID → index in apps
 
 	// The plan.
-	fileUsers   map[string]*userStep // normalised username → the document's user
-	userSteps   []*userStep
-	groupSteps  []*groupStep
-	delUsers    []directory.User
-	delGroups   []directory.Group
-	deleting    map[string]bool // normalised usernames of users to delete
-	earlyDelete map[string]bool // of those, the ones whose email a document user takes
-	changes     []Change
+	fileUsers  map[string]*userStep // normalised username → the document's user
+	userSteps  []*userStep
+	groupSteps []*groupStep
+	delUsers   []directory.User
+	delGroups  []directory.Group
+	fileGroups map[string]string // normalised group name → the document's spelling
+	appSteps   []*appStep
+	delApps    []apps.Application
+	// fileAppNames are the normalised names of the document's applications.
+	fileAppNames map[string]bool
+	deleting     map[string]bool // normalised usernames of users to delete
+	earlyDelete  map[string]bool // of those, the ones whose email a document user takes
+	changes      []Change
 
 	// Execution.
 	ids       map[string]string // normalised username → id, existing and created users
+	groupIDs  map[string]string // normalised group name → id, existing and created groups
 	deletedID map[string]bool
 }
 
@@ -188,9 +212,21 @@ func (a *applier) load(ctx context.Context) error {
 			a.emailIdx[directory.NormalizeEmail(e)] = i
 		}
 	}
-	a.groupIdx = map[string]int{}
+	a.groupIdx, a.groupName = map[string]int{}, map[string]string{}
 	for i, g := range a.groups {
 		a.groupIdx[directory.NormalizeGroupName(g.DisplayName)] = i
+		a.groupName[g.ID] = g.DisplayName
+	}
+	a.appIdx, a.entityIdx = map[string]int{}, map[string]int{}
+	if a.atx == nil {
+		return nil
+	}
+	if a.apps, err = a.atx.ListApps(ctx); err != nil {
+		return err
+	}
+	for i, x := range a.apps {
+		a.appIdx[apps.NormalizeName(x.DisplayName)] = i
+		a.entityIdx[x.EntityID] = i
 	}
 	return nil
 }
@@ -212,10 +248,10 @@ func (a *applier) plan(ctx context.Context, doc Document) error {
 		a.fileUsers[st.key] = st
 		a.userSteps = append(a.userSteps, st)
 	}
-	fileGroups := map[string]bool{}
+	a.fileGroups = map[string]string{}
 	for i, g := range doc.Groups {
 		if !bad.groups[i] {
-			fileGroups[directory.NormalizeGroupName(g.Name)] = true
+			a.fileGroups[directory.NormalizeGroupName(g.Name)] = g.Name
 		}
 	}
 
@@ -235,7 +271,7 @@ func (a *applier) plan(ctx context.Context, doc Document) error {
 		a.deleting[key] = true
 	}
 	for _, g := range a.groups {
-		if fileGroups[directory.NormalizeGroupName(g.DisplayName)] || (g.ManagedBy != directory.ManagedByApply && !a.opts.Prune) {
+		if _, ok := a.fileGroups[directory.NormalizeGroupName(g.DisplayName)]; ok || (g.ManagedBy != directory.ManagedByApply && !a.opts.Prune) {
 			continue
 		}
 		a.delGroups = append(a.delGroups, g)
@@ -254,6 +290,9 @@ func (a *applier) plan(ctx context.Context, doc Document) error {
 		}
 		a.groupSteps = append(a.groupSteps, st)
 	}
+	if err := a.planApps(ctx, doc, bad); err != nil {
+		return err
+	}
 
 	// The changes, in presentation order.
 	slices.SortFunc(a.userSteps, func(x, y *userStep) int { return cmp.Compare(x.key, y.key) })
@@ -268,6 +307,16 @@ func (a *applier) plan(ctx context.Context, doc Document) error {
 			a.changes = append(a.changes, *st.change)
 		}
 	}
+	slices.SortFunc(a.appSteps, func(x, y *appStep) int { return compareAppNames(x.want.Name, y.want.Name) })
+	for _, st := range a.appSteps {
+		if st.change != nil {
+			a.changes = append(a.changes, *st.change)
+		}
+	}
+	slices.SortFunc(a.delApps, func(x, y apps.Application) int { return compareAppNames(x.DisplayName, y.DisplayName) })
+	for _, x := range a.delApps {
+		a.changes = append(a.changes, Change{Op: OpDelete, Kind: KindApp, Name: x.DisplayName})
+	}
 	slices.SortFunc(a.delGroups, func(x, y directory.Group) int { return compareGroupNames(x.DisplayName, y.DisplayName) })
 	for _, g := range a.delGroups {
 		a.changes = append(a.changes, Change{Op: OpDelete, Kind: KindGroup, Name: g.DisplayName})
@@ -281,6 +330,10 @@ func (a *applier) plan(ctx context.Context, doc Document) error {
 
 func compareUserNames(x, y string) int {
 	return cmp.Or(cmp.Compare(directory.NormalizeUserName(x), directory.NormalizeUserName(y)), cmp.Compare(x, y))
+}
+
+func compareAppNames(x, y string) int {
+	return cmp.Or(cmp.Compare(apps.NormalizeName(x), apps.NormalizeName(y)), cmp.Compare(x, y))
 }
 
 func compareGroupNames(x, y string) int {
@@ -474,9 +527,12 @@ func diffGroup(cur, want Group, create bool) map[string]FieldChange {
 // problems are collected and execution goes on, so one run reports them
 // all; any other error stops it.
 func (a *applier) execute(ctx context.Context) error {
-	a.ids, a.deletedID = map[string]string{}, map[string]bool{}
+	a.ids, a.deletedID, a.groupIDs = map[string]string{}, map[string]bool{}, map[string]string{}
 	for _, u := range a.users {
 		a.ids[directory.NormalizeUserName(u.UserName)] = u.ID
+	}
+	for _, g := range a.groups {
+		a.groupIDs[directory.NormalizeGroupName(g.DisplayName)] = g.ID
 	}
 	// Users whose email a document user takes go before that user comes.
 	for _, u := range a.delUsers {
@@ -499,7 +555,27 @@ func (a *applier) execute(ctx context.Context) error {
 			return err
 		}
 	}
+	// Applications go first, so a new one may take the entity ID of one
+	// the document dropped.
+	for _, x := range a.delApps {
+		if err := a.appSvc.DeleteTx(ctx, a.atx, a.actor, x); err != nil {
+			if err := a.deleteFailed("applications", x.DisplayName, err); err != nil {
+				return err
+			}
+		}
+	}
+	for _, st := range a.appSteps {
+		if err := a.upsertApp(ctx, st); err != nil {
+			return err
+		}
+	}
+	for _, st := range a.appSteps {
+		if err := a.syncAssignments(ctx, st); err != nil {
+			return err
+		}
+	}
 	for _, g := range a.delGroups {
+		delete(a.groupIDs, directory.NormalizeGroupName(g.DisplayName))
 		if err := a.dir.DeleteGroupTx(ctx, a.tx, a.actor, g); err != nil {
 			if err := a.deleteFailed("groups", g.DisplayName, err); err != nil {
 				return err
@@ -678,6 +754,7 @@ func (a *applier) upsertGroup(ctx context.Context, st *groupStep) error {
 		return a.failed(err, fmt.Sprintf("groups[%d]", st.idx), groupFieldNames, KindGroup, w.Name)
 	}
 	st.ok = true
+	a.groupIDs[directory.NormalizeGroupName(w.Name)] = st.out.ID
 	return nil
 }
 
@@ -730,19 +807,31 @@ func (a *applier) deleteUser(ctx context.Context, u directory.User) error {
 // was written) and an error when it must stop: a unique-field conflict, after
 // which the transaction is unusable, is returned with the problems so far.
 func (a *applier) failed(err error, path string, names map[string]string, kind, name string) error {
+	return a.failedFn(err, path, func(f string) string { return docField(names, f) }, kind, name)
+}
+
+// failedFn is failed with a function mapping error fields to the
+// document's; an empty result names path itself.
+func (a *applier) failedFn(err error, path string, field func(string) string, kind, name string) error {
 	if err == nil {
 		return nil
+	}
+	at := func(f string) string {
+		if d := field(f); d != "" {
+			return path + "." + d
+		}
+		return path
 	}
 	var inv *errs.Invalid
 	if errors.As(err, &inv) {
 		for _, p := range inv.Problems {
-			a.problems.Add(path+"."+docField(names, p.Field), "%s", p.Reason)
+			a.problems.Add(at(p.Field), "%s", p.Reason)
 		}
 		return nil
 	}
 	var cf *errs.Conflict
 	if errors.As(err, &cf) && !cf.Stale {
-		a.problems.Add(path+"."+docField(names, cf.Field), "%s", cf.Error())
+		a.problems.Add(at(cf.Field), "%s", cf.Error())
 		return a.problems
 	}
 	return fmt.Errorf("apply %s %q: %w", kind, name, err)
@@ -757,7 +846,7 @@ func (a *applier) deleteFailed(field, name string, err error) error {
 		}
 		return nil
 	}
-	kind := map[string]string{"users": KindUser, "groups": KindGroup}[field]
+	kind := map[string]string{"users": KindUser, "groups": KindGroup, "applications": KindApp}[field]
 	return fmt.Errorf("delete %s %q: %w", kind, name, err)
 }
 

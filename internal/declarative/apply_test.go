@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/errs"
@@ -72,6 +73,7 @@ type env struct {
 	ctx   context.Context
 	st    *sqlstore.Store
 	dir   *directory.Service
+	apps  *apps.Service
 	svc   *Service
 	actor audit.Actor
 }
@@ -79,7 +81,8 @@ type env struct {
 func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), st: st, dir: &directory.Service{Store: st.Directory()}}
-	e.svc = &Service{Directory: e.dir, Store: st.Directory()}
+	e.apps = &apps.Service{Store: st.Apps(), Keys: testKeyring(t), GenerateKey: testKey}
+	e.svc = &Service{Directory: e.dir, Store: st.Directory(), Apps: e.apps}
 	root, err := e.dir.CreateUser(e.ctx, audit.System, directory.User{
 		UserName: "root", Active: true, Role: directory.RoleAdmin, Emails: []directory.MultiValue{{Value: "root@example.com"}},
 	})

@@ -1,9 +1,9 @@
 // Package declarative is the configuration-as-code engine behind
 // `idcenter apply` and `idcenter export`. It parses a YAML (or JSON) document
-// describing the desired users, groups and memberships, compares it with the
-// directory, and plans and applies the difference in one store transaction
-// through the directory service, so every change writes its usual audit
-// event. It deletes only objects it created itself unless asked to prune.
+// describing the desired users, groups, memberships and SAML applications
+// (with their assignments), compares it with the store, and plans and
+// applies the difference in one store transaction through the directory and
+// applications services, so every change writes its usual audit event. It deletes only objects it created itself unless asked to prune.
 // Passwords and other secrets never appear in the document.
 package declarative
 
@@ -12,27 +12,32 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/errs"
+	"github.com/idcenter/idcenter/internal/saml"
 )
 
 // Version is the only document version this package reads and writes.
 const Version = 1
 
-// Document is the desired state: every user and group it lists, with every
-// listed field. Later versions add applications, accounts, permission sets
-// and account assignments as further top-level keys.
+// Document is the desired state: every user, group and application it
+// lists, with every listed field. Later versions add accounts, permission
+// sets and account assignments as further top-level keys.
 type Document struct {
 	// Version must be 1 when present; 0 means omitted.
-	Version int     `yaml:"version,omitempty" json:"version,omitempty"`
-	Users   []User  `yaml:"users,omitempty" json:"users,omitempty"`
-	Groups  []Group `yaml:"groups,omitempty" json:"groups,omitempty"`
+	Version      int           `yaml:"version,omitempty" json:"version,omitempty"`
+	Users        []User        `yaml:"users,omitempty" json:"users,omitempty"`
+	Groups       []Group       `yaml:"groups,omitempty" json:"groups,omitempty"`
+	Applications []Application `yaml:"applications,omitempty" json:"applications,omitempty"`
 }
 
 // User is one user of the document. An omitted field means empty, except
@@ -72,6 +77,107 @@ type Group struct {
 	Description string   `yaml:"description,omitempty" json:"description,omitempty"`
 	ExternalID  string   `yaml:"external_id,omitempty" json:"external_id,omitempty"`
 	Members     []string `yaml:"members,omitempty" json:"members,omitempty"`
+}
+
+// Application is one SAML application of the document. Fields left empty
+// take the value of the template (when the document names one), then of the
+// SP metadata file, then the applications service's default, in the same
+// way `idcenter apps create` fills them. idcenter's own signing
+// certificates are generated and never appear in the document.
+type Application struct {
+	Name        string `yaml:"name" json:"name"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Template is a catalog id; omitted means custom for a new application
+	// and the application's own template for an existing one. It cannot
+	// change once the application exists.
+	Template string `yaml:"template,omitempty" json:"template,omitempty"`
+	EntityID string `yaml:"entity_id,omitempty" json:"entity_id,omitempty"`
+	// ACSURLs are the HTTP-POST assertion consumer services; the first is
+	// the default.
+	ACSURLs         []string `yaml:"acs_urls,omitempty" json:"acs_urls,omitempty"`
+	SLOURL          string   `yaml:"slo_url,omitempty" json:"slo_url,omitempty"`
+	StartURL        string   `yaml:"start_url,omitempty" json:"start_url,omitempty"`
+	RelayState      string   `yaml:"relay_state,omitempty" json:"relay_state,omitempty"`
+	SessionDuration string   `yaml:"session_duration,omitempty" json:"session_duration,omitempty"`
+	NameIDFormat    string   `yaml:"name_id_format,omitempty" json:"name_id_format,omitempty"`
+	NameID          string   `yaml:"name_id,omitempty" json:"name_id,omitempty"`
+	// Attributes is the complete list of attribute mappings.
+	Attributes []AppAttribute `yaml:"attributes,omitempty" json:"attributes,omitempty"`
+	// Sign is response, assertion or both (the default).
+	Sign                  string `yaml:"sign,omitempty" json:"sign,omitempty"`
+	RequireSignedRequests bool   `yaml:"require_signed_requests,omitempty" json:"require_signed_requests,omitempty"`
+	// SPSigningCertificates are the SP's request-signing certificates, PEM.
+	SPSigningCertificates []string `yaml:"sp_signing_certificates,omitempty" json:"sp_signing_certificates,omitempty"`
+	// SPMetadataFile is the SP's metadata XML, a path relative to the
+	// document; ResolveFiles reads it into SPMetadata before Apply (the
+	// server applying the document cannot read the client's files).
+	SPMetadataFile string `yaml:"sp_metadata_file,omitempty" json:"sp_metadata_file,omitempty"`
+	// SPMetadata is the SP's metadata XML itself: the content of
+	// SPMetadataFile once read, or written inline without a file.
+	SPMetadata  string         `yaml:"sp_metadata,omitempty" json:"sp_metadata,omitempty"`
+	Enabled     *bool          `yaml:"enabled,omitempty" json:"enabled,omitempty"` // nil means true
+	Assignments AppAssignments `yaml:"assignments,omitempty" json:"assignments,omitzero"`
+}
+
+// IsEnabled reports the effective value of Enabled.
+func (a Application) IsEnabled() bool { return a.Enabled == nil || *a.Enabled }
+
+// AppAttribute maps one SAML attribute to a value expression.
+type AppAttribute struct {
+	Name  string `yaml:"name" json:"name"`
+	Value string `yaml:"value" json:"value"`
+	// Format is basic, uri or unspecified (the default).
+	Format string `yaml:"format,omitempty" json:"format,omitempty"`
+}
+
+// AppAssignments is the complete set of users (usernames) and groups (group
+// names) assigned to an application.
+type AppAssignments struct {
+	Users  []string `yaml:"users,omitempty" json:"users,omitempty"`
+	Groups []string `yaml:"groups,omitempty" json:"groups,omitempty"`
+}
+
+// ResolveFiles reads each application's sp_metadata_file, relative to dir,
+// into its sp_metadata, so the document no longer depends on files (the
+// server applying it cannot read the client's); sp_metadata_file stays, so
+// problems with the metadata still name it. Problems are returned at once
+// as an *errs.Invalid naming applications[i].sp_metadata_file.
+func (d *Document) ResolveFiles(dir string) error {
+	v := &errs.Invalid{}
+	for i := range d.Applications {
+		a := &d.Applications[i]
+		if a.SPMetadataFile == "" {
+			continue
+		}
+		p := fmt.Sprintf("applications[%d].sp_metadata_file", i)
+		path := a.SPMetadataFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		b, err := readLimited(path, saml.MaxMetadataBytes)
+		if err != nil {
+			v.Add(p, "%v", err)
+			continue
+		}
+		a.SPMetadata = string(b)
+	}
+	return v.Err()
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
 }
 
 // Parse decodes a YAML or JSON document strictly: unknown keys, values of the
@@ -281,8 +387,47 @@ func (g Group) cleaned() Group {
 	return g
 }
 
+func (a Application) cleaned() Application {
+	for _, p := range []*string{&a.Name, &a.Description, &a.Template, &a.EntityID, &a.SLOURL, &a.StartURL,
+		&a.SessionDuration, &a.NameIDFormat, &a.NameID, &a.Sign, &a.SPMetadataFile} {
+		*p = strings.TrimSpace(*p)
+	}
+	a.Name, a.Description = cleanText(a.Name), cleanText(a.Description)
+	a.ACSURLs = trimAll(a.ACSURLs)
+	a.SPSigningCertificates = trimAll(a.SPSigningCertificates)
+	a.Attributes = append([]AppAttribute(nil), a.Attributes...)
+	for i := range a.Attributes {
+		at := &a.Attributes[i]
+		at.Name, at.Value, at.Format = cleanText(at.Name), strings.TrimSpace(at.Value), strings.TrimSpace(at.Format)
+	}
+	a.Assignments.Users = trimAll(a.Assignments.Users)
+	for i := range a.Assignments.Users {
+		a.Assignments.Users[i] = cleanText(a.Assignments.Users[i])
+	}
+	a.Assignments.Groups = trimAll(a.Assignments.Groups)
+	for i := range a.Assignments.Groups {
+		a.Assignments.Groups[i] = cleanText(a.Assignments.Groups[i])
+	}
+	return a
+}
+
+func trimAll(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = strings.TrimSpace(x)
+	}
+	return out
+}
+
 func (d Document) cleaned() Document {
-	out := Document{Version: d.Version, Users: make([]User, len(d.Users)), Groups: make([]Group, len(d.Groups))}
+	out := Document{Version: d.Version, Users: make([]User, len(d.Users)), Groups: make([]Group, len(d.Groups)),
+		Applications: make([]Application, len(d.Applications))}
+	for i, a := range d.Applications {
+		out.Applications[i] = a.cleaned()
+	}
 	for i, u := range d.Users {
 		out.Users[i] = u.cleaned()
 	}
@@ -307,13 +452,14 @@ func (d Document) Validate() error {
 // flagged marks entries of a document that static validation rejected.
 type flagged struct {
 	users, groups map[int]bool // no name, or a duplicate name: not planned at all
+	apps          map[int]bool // no name, a duplicate name or entity ID: not planned at all
 	emails        map[int]bool // email already used earlier in the document: not written
 }
 
 // validate records static problems of a cleaned document in v and returns the
 // entries that must be left out of the plan or of its execution.
 func (d Document) validate(v *errs.Invalid) flagged {
-	f := flagged{users: map[int]bool{}, groups: map[int]bool{}, emails: map[int]bool{}}
+	f := flagged{users: map[int]bool{}, groups: map[int]bool{}, emails: map[int]bool{}, apps: map[int]bool{}}
 	if d.Version != 0 && d.Version != Version {
 		v.Add("version", "must be %d", Version)
 	}
@@ -376,5 +522,51 @@ func (d Document) validate(v *errs.Invalid) flagged {
 			}
 		}
 	}
+	appNames, entityIDs := map[string]int{}, map[string]int{}
+	for i, a := range d.Applications {
+		p := fmt.Sprintf("applications[%d]", i)
+		key := apps.NormalizeName(a.Name)
+		switch j, dup := appNames[key]; {
+		case key == "":
+			v.Add(p+".name", "is required")
+			f.apps[i] = true
+		case dup:
+			v.Add(p+".name", "duplicate of applications[%d] (application names are case-insensitive)", j)
+			f.apps[i] = true
+		default:
+			appNames[key] = i
+		}
+		if a.EntityID != "" {
+			if j, dup := entityIDs[a.EntityID]; dup {
+				v.Add(p+".entity_id", "same as applications[%d].entity_id", j)
+				f.apps[i] = true
+			} else {
+				entityIDs[a.EntityID] = i
+			}
+		}
+		switch a.Sign {
+		case "", apps.SignResponse, apps.SignAssertion, apps.SignBoth:
+		default:
+			v.Add(p+".sign", "must be %q, %q or %q", apps.SignResponse, apps.SignAssertion, apps.SignBoth)
+		}
+		dupNames(v, p+".assignments.users", a.Assignments.Users, directory.NormalizeUserName)
+		dupNames(v, p+".assignments.groups", a.Assignments.Groups, directory.NormalizeGroupName)
+	}
 	return f
+}
+
+// dupNames reports empty and repeated names in a list at path.
+func dupNames(v *errs.Invalid, path string, names []string, normalize func(string) string) {
+	seen := map[string]int{}
+	for j, n := range names {
+		k := normalize(n)
+		switch prev, dup := seen[k]; {
+		case k == "":
+			v.Add(fmt.Sprintf("%s[%d]", path, j), "is empty")
+		case dup:
+			v.Add(fmt.Sprintf("%s[%d]", path, j), "duplicate of %s[%d]", path[strings.LastIndex(path, ".")+1:], prev)
+		default:
+			seen[k] = j
+		}
+	}
 }

@@ -87,8 +87,16 @@ func TestParse(t *testing.T) {
 			want: Document{Users: []User{{Username: "42", CostCenter: "0x10", EmployeeNumber: "00017", Title: "1e3"}}}},
 		{name: "anchors and aliases", in: "groups:\n  - name: a\n    members: &m [x, y]\n  - name: b\n    members: *m\n",
 			want: Document{Groups: []Group{{Name: "a", Members: []string{"x", "y"}}, {Name: "b", Members: []string{"x", "y"}}}}},
-		{name: "unknown top-level key", in: "version: 1\napplications: []\n",
-			wantErr: []string{`applications: line 2: unknown key "applications"`}},
+		{name: "unknown top-level key", in: "version: 1\naccounts: []\n",
+			wantErr: []string{`accounts: line 2: unknown key "accounts"`}},
+		{name: "unknown application key", in: "applications:\n  - name: A\n    acsUrls: [https://sp.example.com/acs]\n",
+			wantErr: []string{`applications[0].acsUrls: line 3: unknown key "acsUrls"`}},
+		{name: "application attribute of the wrong type", in: "applications:\n  - name: A\n    attributes: [email]\n",
+			wantErr: []string{`applications[0].attributes[0]: line 3: must be a mapping`}},
+		{name: "assignments not a mapping", in: "applications:\n  - name: A\n    assignments: [alice]\n",
+			wantErr: []string{`applications[0].assignments: line 3: must be a mapping`}},
+		{name: "certificate private key", in: "applications:\n  - name: A\n    signing_key: x\n",
+			wantErr: []string{`applications[0].signing_key: line 3: unknown key "signing_key"`}},
 		{name: "unknown user key", in: "users:\n  - username: a\n  - username: b\n    emial: b@example.com\n",
 			wantErr: []string{`users[1].emial: line 4: unknown key "emial"`}},
 		{name: "camelCase key", in: "users:\n  - username: a\n    givenName: A\n",
@@ -228,6 +236,8 @@ func FuzzParse(f *testing.F) {
 		sampleYAML, sampleJSON, "version: 1\n", "", "users: &a [*a]\n", "users:\n  - username: a\n    password: x\n",
 		"groups:\n  - name: g\n    members: &m [a, b]\n  - name: h\n    members: *m\n", "{\"users\": [{\"username\": 1}]}",
 		"users:\n  - username: \"\\u00e9\"\n    active: false\n    manager: \"\\t\"\n", "- [\n", "a: !!binary aGk=\n",
+		"applications:\n  - name: A\n    acs_urls: [https://sp.example.com/acs]\n    attributes:\n      - {name: email, value: '${user:email}', format: basic}\n    enabled: false\n    assignments: {users: [a], groups: [g]}\n",
+		"applications:\n  - name: A\n    assignments:\n      users: &u [a]\n      groups: *u\n    sp_signing_certificates: [1]\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/directory"
 )
@@ -11,9 +12,11 @@ import (
 // pageSize is how many rows each directory read asks for.
 const pageSize = 1000
 
-// Export returns every user and group of the directory as a document, sorted
-// by name, with empty fields and the default active: true left out. Applying
-// the result changes nothing. Administrators and auditors may export.
+// Export returns every user, group and application as a document, sorted by
+// name, with empty fields and the default active: true left out. idcenter's
+// own signing certificates and the SP metadata an application was created
+// from are not part of it. Applying the result changes nothing.
+// Administrators and auditors may export.
 func (s *Service) Export(ctx context.Context, actor audit.Actor) (Document, error) {
 	if err := audit.RequireRole(actor, audit.RoleAdmin, audit.RoleAuditor); err != nil {
 		return Document{}, err
@@ -44,7 +47,72 @@ func (s *Service) Export(ctx context.Context, actor audit.Actor) (Document, erro
 		}
 		doc.Groups = append(doc.Groups, exportGroup(g, members))
 	}
+	if s.Apps == nil {
+		return doc, nil
+	}
+	list, err := s.Apps.Store.ListApps(ctx)
+	if err != nil {
+		return Document{}, err
+	}
+	groupNames := make(map[string]string, len(groups))
+	for _, g := range groups {
+		groupNames[g.ID] = g.DisplayName
+	}
+	slices.SortFunc(list, func(x, y apps.Application) int { return compareAppNames(x.DisplayName, y.DisplayName) })
+	for _, x := range list {
+		assigned, err := s.Apps.Store.ListAppAssignments(ctx, x.ID)
+		if err != nil {
+			return Document{}, err
+		}
+		doc.Applications = append(doc.Applications, exportApp(x, assigned, names, groupNames))
+	}
 	return doc, nil
+}
+
+// exportApp projects an application and its assignments onto the
+// document's fields. Its template is named only when the document, filled
+// from that template, gives back the application: a field the template sets
+// but the application has emptied could not be written otherwise.
+func exportApp(x apps.Application, assigned []apps.Assignment, userNames, groupNames map[string]string) Application {
+	out := Application{
+		Name: x.DisplayName, Description: x.Description, EntityID: x.EntityID, ACSURLs: acsURLs(x),
+		SLOURL: x.SLOURL, StartURL: x.StartURL, RelayState: x.DefaultRelayState,
+		SessionDuration: x.SessionDuration, NameIDFormat: x.NameIDFormat, NameID: x.NameID,
+		Sign: x.SigningMode, RequireSignedRequests: x.RequireSignedRequests,
+		SPSigningCertificates: slices.Clone(x.SigningCertificates),
+	}
+	for _, at := range x.Attributes {
+		f := at.NameFormat
+		if f == apps.NameFormatUnspecified {
+			f = ""
+		}
+		out.Attributes = append(out.Attributes, AppAttribute{Name: at.Name, Value: at.Value, Format: f})
+	}
+	if !x.Enabled {
+		out.Enabled = new(false)
+	}
+	for _, as := range assigned {
+		switch as.PrincipalType {
+		case apps.PrincipalUser:
+			if n, ok := userNames[as.PrincipalID]; ok {
+				out.Assignments.Users = append(out.Assignments.Users, n)
+			}
+		case apps.PrincipalGroup:
+			if n, ok := groupNames[as.PrincipalID]; ok {
+				out.Assignments.Groups = append(out.Assignments.Groups, n)
+			}
+		}
+	}
+	slices.SortFunc(out.Assignments.Users, compareUserNames)
+	slices.SortFunc(out.Assignments.Groups, compareGroupNames)
+	if x.Template != "" && x.Template != apps.TemplateCustom {
+		withTemplate := out
+		withTemplate.Template = x.Template
+		if got, err := apps.Build(withTemplate.request(x.Template, nil)); err == nil && diffApp(x, got, false) == nil {
+			out.Template = x.Template
+		}
+	}
+	return out
 }
 
 // exportUser projects u onto the document's fields; names maps user ids to

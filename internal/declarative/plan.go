@@ -16,11 +16,13 @@ const (
 
 	KindUser  = "user"
 	KindGroup = "group"
+	KindApp   = "application"
 )
 
 // Plan is what an apply changes, in the order it is presented: users created
-// or updated, groups created or updated (with their memberships), groups
-// deleted, users deleted; sorted by name within each step.
+// or updated, groups created or updated (with their memberships),
+// applications created or updated (with their assignments), applications
+// deleted, groups deleted, users deleted; sorted by name within each step.
 type Plan struct {
 	Changes []Change `json:"changes"`
 	// Applied is true when the plan was carried out (not a dry run).
@@ -30,14 +32,18 @@ type Plan struct {
 // Change is one object created, updated or deleted.
 type Change struct {
 	Op   string `json:"op"`   // create, update, delete
-	Kind string `json:"kind"` // user, group
-	Name string `json:"name"` // username or group name
+	Kind string `json:"kind"` // user, group, application
+	Name string `json:"name"` // username, group name or application name
 	// Fields maps the document's field names to their old and new values
 	// (From is empty on create); nil on delete.
 	Fields map[string]FieldChange `json:"fields,omitempty"`
 	// MembersAdded and MembersRemoved list usernames (groups only).
 	MembersAdded   []string `json:"membersAdded,omitempty"`
 	MembersRemoved []string `json:"membersRemoved,omitempty"`
+	// AssignmentsAdded and AssignmentsRemoved list "user:NAME" and
+	// "group:NAME" (applications only).
+	AssignmentsAdded   []string `json:"assignmentsAdded,omitempty"`
+	AssignmentsRemoved []string `json:"assignmentsRemoved,omitempty"`
 }
 
 // FieldChange is one field's value before and after. Booleans are "true" or
@@ -67,6 +73,8 @@ var fieldOrder = []string{
 	"username", "name", "email", "given_name", "family_name", "middle_name", "display_name", "nick_name",
 	"title", "user_type", "preferred_language", "locale", "timezone", "description", "external_id",
 	"employee_number", "cost_center", "organization", "division", "department", "manager", "role", "active",
+	"template", "entity_id", "acs_urls", "slo_url", "start_url", "relay_state", "session_duration",
+	"name_id_format", "name_id", "attributes", "sign", "require_signed_requests", "sp_signing_certificates", "enabled",
 }
 
 // String renders the plan for people: one line per object, starting with
@@ -136,6 +144,16 @@ func (c Change) String() string {
 		}
 		parts = append(parts, "members "+strings.Join(m, " "))
 	}
+	if len(c.AssignmentsAdded)+len(c.AssignmentsRemoved) > 0 {
+		m := make([]string, 0, len(c.AssignmentsAdded)+len(c.AssignmentsRemoved))
+		for _, n := range c.AssignmentsAdded {
+			m = append(m, "+"+quotePrincipal(n))
+		}
+		for _, n := range c.AssignmentsRemoved {
+			m = append(m, "-"+quotePrincipal(n))
+		}
+		parts = append(parts, "assignments "+strings.Join(m, " "))
+	}
 	line := sym + " " + c.Kind + " " + quoteName(c.Name)
 	if len(parts) > 0 {
 		line += ": " + strings.Join(parts, ", ")
@@ -143,8 +161,15 @@ func (c Change) String() string {
 	return line
 }
 
+// quotePrincipal renders "user:NAME" with the name quoted when needed.
+func quotePrincipal(s string) string {
+	kind, name, _ := strings.Cut(s, ":")
+	return kind + ":" + quoteName(name)
+}
+
 func renderValue(field, v string) string {
-	if field == "active" {
+	switch field {
+	case "active", "enabled", "require_signed_requests":
 		return v
 	}
 	return strconv.Quote(v)

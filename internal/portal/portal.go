@@ -42,6 +42,12 @@ type Portal struct {
 	MFA any
 	// Accounts sends and accepts invitations and password resets.
 	Accounts *authn.Accounts
+	// CSRFExempt, when set, names the only requests that skip the CSRF-token
+	// check: the SAML HTTP-POST binding's SSO endpoint, which service
+	// providers post to cross-site (idp.IsSSOPOST). It must match exact paths.
+	CSRFExempt func(*http.Request) bool
+	// Tiles lists the signed-in user's applications for /start (tiles.go).
+	Tiles Tiles
 }
 
 // Register mounts the portal's routes on mux. Every route shows its access
@@ -93,7 +99,7 @@ func (p *Portal) Middleware(next http.Handler) http.Handler {
 				}
 			}
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && (p.CSRFExempt == nil || !p.CSRFExempt(r)) {
 			if !p.CSRF.Check(r, a.Session) {
 				p.Log.Warn("csrf check failed", "path", r.URL.Path, "request_id", httpx.RequestID(r.Context()))
 				p.Render.Render(w, r, http.StatusForbidden, "message", web.Page{Title: "Request refused",
@@ -290,7 +296,7 @@ func itoa(n int) string {
 
 // --- portal and profile ---
 
-type tile struct{ Name, URL string }
+type tile = Tile
 
 type startData struct {
 	Query string
@@ -299,7 +305,12 @@ type startData struct {
 
 func (p *Portal) start(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	p.Render.Render(w, r, http.StatusOK, "start", web.Page{Title: "Access portal", Nav: "start", Data: startData{Query: q}})
+	tiles, err := p.startTiles(r, q)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.Render.Render(w, r, http.StatusOK, "start", web.Page{Title: "Access portal", Nav: "start", Data: startData{Query: q, Apps: tiles}})
 }
 
 type profileData struct {
