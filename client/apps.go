@@ -58,6 +58,15 @@ type App struct {
 	Created               time.Time      `json:"created"`
 	LastModified          time.Time      `json:"lastModified"`
 	Version               int64          `json:"version"`
+
+	// The IdP's addresses for this application, set by the server (read-only):
+	// its entity ID, SSO URL (both bindings), SLO URL, metadata URL and the
+	// IdP-initiated start URL.
+	IdPEntityID    string `json:"idpEntityId,omitempty"`
+	IdPSSOURL      string `json:"idpSsoUrl,omitempty"`
+	IdPSLOURL      string `json:"idpSloUrl,omitempty"`
+	IdPMetadataURL string `json:"idpMetadataUrl,omitempty"`
+	IdPStartURL    string `json:"idpStartUrl,omitempty"`
 }
 
 // AppRequest creates an application from a catalog template (empty for a
@@ -165,7 +174,8 @@ func (c *Client) CreateApp(ctx context.Context, req AppRequest) (App, error) {
 	if err := json.Unmarshal(b, &body); err != nil {
 		return App{}, err
 	}
-	for _, k := range []string{"id", "template", "managedBy", "created", "lastModified", "version", "enabled"} {
+	for _, k := range []string{"id", "template", "managedBy", "created", "lastModified", "version", "enabled",
+		"idpEntityId", "idpSsoUrl", "idpSloUrl", "idpMetadataUrl", "idpStartUrl"} {
 		delete(body, k)
 	}
 	for k, v := range body {
@@ -317,6 +327,18 @@ func (c *Client) AppCertificatePEM(ctx context.Context, app string) ([]byte, err
 	}
 	var b []byte
 	err = c.do(ctx, request{method: http.MethodGet, path: "/apps/" + key + "/certificate.pem", accept: "application/x-pem-file"}, &b)
+	return b, err
+}
+
+// AppMetadata returns the application's IdP metadata XML, the document its
+// metadata URL serves.
+func (c *Client) AppMetadata(ctx context.Context, app string) ([]byte, error) {
+	key, err := pathKey("app", app)
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	err = c.do(ctx, request{method: http.MethodGet, path: "/apps/" + key + "/metadata", accept: "application/samlmetadata+xml"}, &b)
 	return b, err
 }
 

@@ -22,6 +22,7 @@ type AppsCmd struct {
 	Unassign     AppsUnassignCmd     `cmd:"" help:"Remove a user's or group's access to an application."`
 	Assignments  AppsAssignmentsCmd  `cmd:"" help:"List the users and groups assigned to an application."`
 	Certificate  AppsCertificateCmd  `cmd:"" help:"Print the application's active signing certificate (PEM)."`
+	Metadata     AppsMetadataCmd     `cmd:"" help:"Print the application's IdP metadata XML (give it to the service provider)."`
 	Certificates AppsCertificatesCmd `cmd:"" help:"List and rotate an application's signing certificates."`
 	Preview      AppsPreviewCmd      `cmd:"" help:"Show the Name ID and attributes a user would receive, with warnings."`
 	Catalog      AppsCatalogCmd      `cmd:"" help:"List the application templates, or show one with its setup instructions."`
@@ -224,6 +225,11 @@ func printApp(g *Globals, a client.App) error {
 	for _, at := range a.Attributes {
 		d.add("Attribute", at.Name+" = "+at.Value+" ("+at.NameFormat+")")
 	}
+	d.add("IdP entity ID", a.IdPEntityID)
+	d.add("IdP SSO URL", a.IdPSSOURL)
+	d.add("IdP SLO URL", a.IdPSLOURL)
+	d.add("IdP metadata", a.IdPMetadataURL)
+	d.add("IdP start URL", a.IdPStartURL)
 	d.add("Created", fmtTime(a.Created))
 	d.add("Last modified", fmtTime(a.LastModified))
 	d.add("Version", fmt.Sprint(a.Version))
@@ -440,6 +446,25 @@ func (c *AppsCertificateCmd) Run(g *Globals) error {
 		return err
 	}
 	b, err := api.AppCertificatePEM(context.Background(), c.App)
+	if err != nil {
+		return err
+	}
+	_, err = g.Stdout.Write(b)
+	return err
+}
+
+// AppsMetadataCmd prints the IdP metadata.
+type AppsMetadataCmd struct {
+	App string `arg:"" help:"Application name or id."`
+}
+
+// Run prints the XML.
+func (c *AppsMetadataCmd) Run(g *Globals) error {
+	api, err := g.api()
+	if err != nil {
+		return err
+	}
+	b, err := api.AppMetadata(context.Background(), c.App)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,9 @@ type API struct {
 	Declarative *declarative.Service
 	Apps        *apps.Service
 	Auth        Authenticator
+	// BaseURL is the public base URL (no trailing slash): the IdP addresses
+	// of applications are built from it.
+	BaseURL string
 	// Accounts sends invitations and password resets; SignIn unlocks
 	// accounts; Sessions ends a user's sessions.
 	Accounts AccountActions

@@ -37,21 +37,41 @@ type CertificateInput struct {
 	KeyBits int `json:"keyBits,omitempty"` // 2048 (default) or 3072
 }
 
+// AppView is an application as the API returns it: the application, plus
+// the IdP's read-only addresses for it (saml.IdPURLsFor). They are prefixed
+// with idp because sloUrl and startUrl already name the service provider's
+// SLO URL and the application start URL.
+type AppView struct {
+	apps.Application
+	IdPEntityID    string `json:"idpEntityId"`
+	IdPSSOURL      string `json:"idpSsoUrl"`
+	IdPSLOURL      string `json:"idpSloUrl"`
+	IdPMetadataURL string `json:"idpMetadataUrl"`
+	IdPStartURL    string `json:"idpStartUrl"`
+}
+
+func (a *API) view(app apps.Application) AppView {
+	u := saml.IdPURLsFor(a.BaseURL, app.ID)
+	return AppView{Application: app, IdPEntityID: u.EntityID, IdPSSOURL: u.SSOURL, IdPSLOURL: u.SLOURL,
+		IdPMetadataURL: u.MetadataURL, IdPStartURL: u.StartURL}
+}
+
 // readOnlyAppFields are ignored in a patch: the server owns them.
-var readOnlyAppFields = []string{"id", "created", "lastModified", "version", "template", "managedBy"}
+var readOnlyAppFields = []string{"id", "created", "lastModified", "version", "template", "managedBy",
+	"idpEntityId", "idpSsoUrl", "idpSloUrl", "idpMetadataUrl", "idpStartUrl"}
 
 // appRoutes are the application operations; table() includes them.
 func (a *API) appRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/apps", ID: "listApps", Tag: "apps", Summary: "List SAML applications in name order", Access: accessRead,
-			Status: 200, Resp: List[apps.Application]{}, h: a.listApps},
+			Status: 200, Resp: List[AppView]{}, h: a.listApps},
 		{Method: "POST", Path: "/apps", ID: "createApp", Tag: "apps",
 			Summary: "Create an application, from a catalog template or by hand; a signing certificate is generated", Access: accessAdmin,
-			Body: AppInput{}, Status: 201, Resp: apps.Application{}, h: a.createApp},
+			Body: AppInput{}, Status: 201, Resp: AppView{}, h: a.createApp},
 		{Method: "GET", Path: "/apps/{app}", ID: "getApp", Tag: "apps", Summary: "Get an application by id or name", Access: accessRead,
-			Status: 200, Resp: apps.Application{}, h: a.getApp},
+			Status: 200, Resp: AppView{}, h: a.getApp},
 		{Method: "PATCH", Path: "/apps/{app}", ID: "updateApp", Tag: "apps", Summary: "Update an application (JSON merge patch)", Access: accessAdmin,
-			Headers: ifMatch, Body: apps.Application{}, BodyMedia: "application/merge-patch+json", Status: 200, Resp: apps.Application{}, h: a.updateApp},
+			Headers: ifMatch, Body: apps.Application{}, BodyMedia: "application/merge-patch+json", Status: 200, Resp: AppView{}, h: a.updateApp},
 		{Method: "DELETE", Path: "/apps/{app}", ID: "deleteApp", Tag: "apps", Summary: "Delete an application, its certificates and assignments", Access: accessAdmin,
 			Status: 204, h: a.deleteApp},
 
@@ -72,6 +92,8 @@ func (a *API) appRoutes() []route {
 			Status: 204, h: a.removeAppCertificate},
 		{Method: "GET", Path: "/apps/{app}/certificate.pem", ID: "getAppCertificatePEM", Tag: "apps", Summary: "Download the active signing certificate as PEM", Access: accessRead,
 			Status: 200, Resp: "", RespMedia: "application/x-pem-file", h: a.appCertificatePEM},
+		{Method: "GET", Path: "/apps/{app}/metadata", ID: "getAppMetadata", Tag: "apps", Summary: "Download the IdP metadata XML of an application (as served at its metadata URL)", Access: accessRead,
+			Status: 200, Resp: "", RespMedia: "application/samlmetadata+xml", h: a.appMetadata},
 		{Method: "GET", Path: "/apps/{app}/preview", ID: "previewApp", Tag: "apps", Summary: "Show the Name ID and attributes a user would receive, with warnings", Access: accessRead,
 			Query: []param{{"user", "string", "the user (id or userName)"}}, Status: 200, Resp: apps.Preview{}, h: a.previewApp},
 
@@ -85,7 +107,11 @@ func (a *API) listApps(w http.ResponseWriter, r *http.Request, actor audit.Actor
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, 200, List[apps.Application]{Items: nonNil(list)})
+	views := make([]AppView, 0, len(list))
+	for _, app := range list {
+		views = append(views, a.view(app))
+	}
+	httpx.WriteJSON(w, 200, List[AppView]{Items: views})
 	return nil
 }
 
@@ -112,7 +138,7 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, actor audit.Acto
 	}
 	w.Header().Set("Location", Prefix+"/apps/"+app.ID)
 	setETag(w, app.Version)
-	httpx.WriteJSON(w, 201, app)
+	httpx.WriteJSON(w, 201, a.view(app))
 	return nil
 }
 
@@ -122,7 +148,7 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) 
 		return err
 	}
 	setETag(w, app.Version)
-	httpx.WriteJSON(w, 200, app)
+	httpx.WriteJSON(w, 200, a.view(app))
 	return nil
 }
 
@@ -145,7 +171,7 @@ func (a *API) updateApp(w http.ResponseWriter, r *http.Request, actor audit.Acto
 		return err
 	}
 	setETag(w, app.Version)
-	httpx.WriteJSON(w, 200, app)
+	httpx.WriteJSON(w, 200, a.view(app))
 	return nil
 }
 
@@ -258,6 +284,27 @@ func (a *API) appCertificatePEM(w http.ResponseWriter, r *http.Request, actor au
 	h.Set("Content-Disposition", `attachment; filename="idcenter-app-`+c.AppID+`.pem"`)
 	h.Set("X-Content-Type-Options", "nosniff")
 	_, _ = io.WriteString(w, c.PEM)
+	return nil
+}
+
+func (a *API) appMetadata(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
+	app, err := a.Apps.Get(r.Context(), actor, r.PathValue("app"))
+	if err != nil {
+		return err
+	}
+	published, err := a.Apps.PublishedCertificates(r.Context(), app.ID)
+	if err != nil {
+		return err
+	}
+	xml, err := saml.AppIdPMetadata(a.BaseURL, app, published)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/samlmetadata+xml")
+	h.Set("Content-Disposition", `attachment; filename="idcenter-`+app.ID+`-metadata.xml"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(xml)
 	return nil
 }
 

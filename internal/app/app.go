@@ -126,12 +126,14 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstor
 	}
 	a.metrics = newMetrics()
 	a.wireApps()
+	a.metrics.reg.MustRegister(newCertExpiry(a.Apps))
 	a.API = &adminapi.API{
 		Directory:   a.Directory,
 		Tokens:      a.Tokens,
 		Audit:       &audit.Service{Store: st},
 		Declarative: &declarative.Service{Directory: a.Directory, Store: st.Directory(), Apps: a.Apps},
 		Apps:        a.Apps,
+		BaseURL:     cfg.PublicURL(),
 		Auth:        a.Tokens,
 		Accounts:    a.Accounts,
 		SignIn:      a.Auth,

@@ -21,18 +21,24 @@ import (
 // the same requests from its CSRF-token check (see portal.CSRFExempt).
 func (a *App) wireIdP(browser *http.ServeMux, cop *http.CrossOriginProtection) {
 	a.IdP = &idp.Handler{
-		Apps: a.Apps, Store: idpStore{a.Store}, Render: a.Portal.Render, BaseURL: a.Config.PublicURL(),
+		Apps: a.Apps, Store: idpStore{a.Store, a.metrics.ObserveSSO}, Render: a.Portal.Render, BaseURL: a.Config.PublicURL(),
 		Log: a.Log, Fail: a.Portal.Fail,
 	}
 	a.IdP.Register(browser)
 	cop.AddInsecureBypassPattern(idp.SSOPOSTPattern)
-	a.Portal.CSRFExempt = idp.IsSSOPOST
+	a.wireSLO(browser, cop) // single logout (wire_slo.go)
+	a.Portal.CSRFExempt = idp.IsSAMLPOST
 	a.Portal.Tiles = appTiles{a}
 }
 
 // idpStore keeps the SAML endpoints' one-time records in one_time_tokens
-// and appends their audit events.
-type idpStore struct{ st *sqlstore.Store }
+// and appends their audit events. Every SSO outcome is audited, so the
+// audit actions also feed idcenter_saml_sso_total (observe), without a
+// metrics dependency in internal/saml/idp.
+type idpStore struct {
+	st      *sqlstore.Store
+	observe func(result string)
+}
 
 func (s idpStore) MarkSeen(ctx context.Context, key string, now, expires time.Time) (bool, error) {
 	res, err := s.st.DB().ExecContext(ctx, `INSERT INTO one_time_tokens (token_hash, kind, data, created_at, expires_at)
@@ -68,6 +74,9 @@ func (s idpStore) TakePending(ctx context.Context, key string, now time.Time) (s
 }
 
 func (s idpStore) AppendAudit(ctx context.Context, e audit.Event) error {
+	if r := ssoResult(e.Action); r != "" && s.observe != nil {
+		s.observe(r) // the outcome happened whether or not the audit append succeeds
+	}
 	return s.st.WithTx(ctx, func(tx *sqlstore.Tx) error { return tx.AppendAudit(ctx, e) })
 }
 

@@ -48,6 +48,10 @@ type Portal struct {
 	CSRFExempt func(*http.Request) bool
 	// Tiles lists the signed-in user's applications for /start (tiles.go).
 	Tiles Tiles
+	// SignedOut, when set, runs after sign-out has ended the session and
+	// cleared the cookies; it reports whether it answered (SAML single
+	// logout propagation, idp.SLO.PropagateLogout).
+	SignedOut func(w http.ResponseWriter, r *http.Request, sessionID string) bool
 }
 
 // Register mounts the portal's routes on mux. Every route shows its access
@@ -279,6 +283,9 @@ func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Cookies.Clear(w, web.SessionCookie)
 	p.Cookies.Clear(w, web.ConsoleCookie)
+	if p.SignedOut != nil && p.SignedOut(w, r, a.Session.ID) {
+		return
+	}
 	http.Redirect(w, r, "/signin?signed_out=1", http.StatusSeeOther)
 }
 

@@ -29,7 +29,7 @@ import (
 )
 
 // Prefix is the path prefix of every per-application SAML endpoint.
-const Prefix = "/saml/apps/"
+const Prefix = saml.AppPathPrefix
 
 // ScriptPath serves saml.AutoSubmitScript for the POST form.
 const ScriptPath = "/saml/post.js"
@@ -114,11 +114,13 @@ func IsSSOPOST(r *http.Request) bool {
 
 // EntityID, SSOURL, SLOURL, MetadataURL and StartURL are the IdP's
 // per-application addresses.
-func (h *Handler) EntityID(appID string) string    { return h.BaseURL + Prefix + appID }
-func (h *Handler) SSOURL(appID string) string      { return h.EntityID(appID) + "/sso" }
-func (h *Handler) SLOURL(appID string) string      { return h.EntityID(appID) + "/slo" }
-func (h *Handler) MetadataURL(appID string) string { return h.EntityID(appID) + "/metadata" }
-func (h *Handler) StartURL(appID string) string    { return h.EntityID(appID) + "/start" }
+func (h *Handler) EntityID(appID string) string { return saml.IdPURLsFor(h.BaseURL, appID).EntityID }
+func (h *Handler) SSOURL(appID string) string   { return saml.IdPURLsFor(h.BaseURL, appID).SSOURL }
+func (h *Handler) SLOURL(appID string) string   { return saml.IdPURLsFor(h.BaseURL, appID).SLOURL }
+func (h *Handler) MetadataURL(appID string) string {
+	return saml.IdPURLsFor(h.BaseURL, appID).MetadataURL
+}
+func (h *Handler) StartURL(appID string) string { return saml.IdPURLsFor(h.BaseURL, appID).StartURL }
 
 func (h *Handler) now() time.Time {
 	if h.Now != nil {
@@ -140,28 +142,9 @@ func (h *Handler) metadata(w http.ResponseWriter, r *http.Request) {
 		h.Fail(w, r, err)
 		return
 	}
-	var certs []*x509.Certificate
-	for _, c := range published {
-		x, err := saml.DecodeCertificatePEM([]byte(c.PEM))
-		if err != nil {
-			h.Fail(w, r, fmt.Errorf("application %s certificate %s: %w", app.ID, c.ID, err))
-			return
-		}
-		certs = append(certs, x)
-	}
-	md := saml.IdPMetadata{
-		EntityID:                h.EntityID(app.ID),
-		SigningCertificates:     certs,
-		WantAuthnRequestsSigned: app.RequireSignedRequests,
-		SSOURL:                  h.SSOURL(app.ID),
-		SLOURL:                  h.SLOURL(app.ID),
-	}
-	if f := apps.NameIDFormatURN(app.NameIDFormat); f != "" {
-		md.NameIDFormats = []string{f}
-	}
-	xml, err := saml.BuildIdPMetadata(md, nil)
+	xml, err := saml.AppIdPMetadata(h.BaseURL, app, published)
 	if err != nil {
-		h.Fail(w, r, err)
+		h.Fail(w, r, fmt.Errorf("application %s metadata: %w", app.ID, err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/samlmetadata+xml")
@@ -496,6 +479,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, app apps.Applic
 		summary["flow"] = "idp-initiated"
 	}
 	h.audit(r, app, "saml.sso", summary)
+	h.recordParticipant(r, app, a.Session.ID, claims) // single logout (slo.go)
 	h.post(w, r, acs.Location, xml, relayState)
 }
 
