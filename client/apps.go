@@ -75,10 +75,13 @@ type App struct {
 type AppRequest struct {
 	// SPMetadata is the service provider's SAML metadata XML (optional).
 	SPMetadata string
-	Template   string
-	KeyBits    int // size of the generated signing key: 2048 (default) or 3072
-	Disabled   bool
-	App        App
+	// SPMetadataURL is an https URL the server fetches the SP metadata
+	// from (optional; not together with SPMetadata).
+	SPMetadataURL string
+	Template      string
+	KeyBits       int // size of the generated signing key: 2048 (default) or 3072
+	Disabled      bool
+	App           App
 }
 
 // AppCertificate is one of an application's own signing certificates.
@@ -124,6 +127,9 @@ type AppPreview struct {
 	Attributes      []ClaimAttribute `json:"attributes"`
 	Assigned        bool             `json:"assigned"`
 	Warnings        []string         `json:"warnings"`
+	// AssertionXML is the SAML Response with the assertion the user would
+	// receive (signed with the application's key, never encrypted).
+	AssertionXML string `json:"assertionXml"`
 }
 
 // AppTemplate is an entry of the application catalog.
@@ -192,6 +198,9 @@ func (c *Client) CreateApp(ctx context.Context, req AppRequest) (App, error) {
 	body["enabled"] = !req.Disabled
 	if req.SPMetadata != "" {
 		body["spMetadata"] = req.SPMetadata
+	}
+	if req.SPMetadataURL != "" {
+		body["spMetadataUrl"] = req.SPMetadataURL
 	}
 	var out App
 	err = c.do(ctx, request{method: http.MethodPost, path: "/apps", body: body}, &out)

@@ -25,6 +25,7 @@ type AppsCmd struct {
 	Metadata     AppsMetadataCmd     `cmd:"" help:"Print the application's IdP metadata XML (give it to the service provider)."`
 	Certificates AppsCertificatesCmd `cmd:"" help:"List and rotate an application's signing certificates."`
 	Preview      AppsPreviewCmd      `cmd:"" help:"Show the Name ID and attributes a user would receive, with warnings."`
+	Events       AppsEventsCmd       `cmd:"" help:"Recent SAML sign-in and sign-out events, each failure with its reason and the setting that fixes it."`
 	Catalog      AppsCatalogCmd      `cmd:"" help:"List the application templates, or show one with its setup instructions."`
 }
 
@@ -249,7 +250,7 @@ type AppsCreateCmd struct {
 	Template   string `default:"custom" help:"Catalog template to start from (see 'idcenter apps catalog')." placeholder:"ID"`
 	KeyBits    int    `name:"key-bits" help:"Size of the generated signing key: 2048 (default) or 3072." placeholder:"BITS"`
 	Disabled   bool   `help:"Create the application disabled (nobody can sign in to it until enabled)."`
-	SPMetadata string `name:"sp-metadata" help:"The service provider's SAML metadata XML file (- for stdin); fills entity ID, ACS and SLO URLs, certificates and Name ID formats. Flags given win." placeholder:"FILE"`
+	SPMetadata string `name:"sp-metadata" help:"The service provider's SAML metadata: an XML file, - for stdin, or an https:// URL the server fetches; fills entity ID, ACS and SLO URLs, certificates and Name ID formats. Flags given win." placeholder:"FILE"`
 	AppSettings
 }
 
@@ -268,7 +269,11 @@ func (c *AppsCreateCmd) Run(g *Globals) error {
 		return err
 	}
 	req := client.AppRequest{Template: c.Template, KeyBits: c.KeyBits, Disabled: c.Disabled, App: app}
-	if c.SPMetadata != "" {
+	if strings.HasPrefix(strings.ToLower(c.SPMetadata), "https://") {
+		req.SPMetadataURL = c.SPMetadata
+	} else if strings.HasPrefix(strings.ToLower(c.SPMetadata), "http://") {
+		return errors.New("--sp-metadata: the server fetches metadata over https only")
+	} else if c.SPMetadata != "" {
 		var b []byte
 		if c.SPMetadata == "-" {
 			b, err = io.ReadAll(io.LimitReader(g.Stdin, 1<<20))
@@ -577,6 +582,7 @@ func (c *AppsCertRemoveCmd) Run(g *Globals) error {
 type AppsPreviewCmd struct {
 	App  string `arg:"" help:"Application name or id."`
 	User string `required:"" help:"The user (userName or id)." placeholder:"USER"`
+	XML  bool   `name:"xml" help:"Print the SAML Response with the assertion the user would receive (signed, not encrypted)."`
 }
 
 // Run shows the preview.
@@ -587,6 +593,13 @@ func (c *AppsPreviewCmd) Run(g *Globals) error {
 	}
 	p, err := api.PreviewApp(context.Background(), c.App, c.User)
 	if err != nil {
+		return err
+	}
+	if c.XML {
+		if p.AssertionXML == "" {
+			return errors.New("the server returned no assertion XML (see the warnings: idcenter apps preview without --xml)")
+		}
+		_, err := io.WriteString(g.Stdout, strings.TrimRight(p.AssertionXML, "\n")+"\n")
 		return err
 	}
 	if g.jsonOutput() {

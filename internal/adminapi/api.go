@@ -18,6 +18,7 @@ import (
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/errs"
 	"github.com/idcenter/idcenter/internal/httpx"
+	"github.com/idcenter/idcenter/internal/saml"
 	"github.com/idcenter/idcenter/internal/tokens"
 )
 
@@ -45,6 +46,9 @@ type API struct {
 	Log      *slog.Logger
 	// OnError is told about every error response (metrics).
 	OnError func(status int)
+	// FetchSPMetadata fetches SP metadata by URL for spMetadataUrl; nil
+	// means saml.FetchSPMetadata with its defaults (tests replace it).
+	FetchSPMetadata func(ctx context.Context, url string) (*saml.SPMetadata, error)
 
 	routes []route
 }

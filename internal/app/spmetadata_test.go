@@ -1,9 +1,14 @@
 package app_test
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/idcenter/idcenter/internal/saml"
 )
 
 // TestCreateAppFromSPMetadata: an application created from SP metadata takes
@@ -40,4 +45,36 @@ func TestCreateAppFromSPMetadata(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCreateAppFromSPMetadataURL (IDP-04): spMetadataUrl is fetched by the
+// server; a loopback address is refused at dial time, http is refused, and
+// with loopback allowed (tests only) the metadata fills the application.
+func TestCreateAppFromSPMetadataURL(t *testing.T) {
+	md, err := os.ReadFile("../saml/testdata/sp-metadata.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(md) }))
+	defer sp.Close()
+	s := start(t, testConfig(t, ""))
+	for name, u := range map[string]string{"loopback": sp.URL + "/md", "http": "http://" + sp.Listener.Addr().String() + "/md"} {
+		r := s.do("POST", "/api/v1/apps", adminToken, map[string]any{"displayName": "Bad " + name, "spMetadataUrl": u})
+		if r.Status != 400 || !strings.Contains(string(r.Body), "spMetadataUrl") {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	r := s.do("POST", "/api/v1/apps", adminToken, map[string]any{"displayName": "Both", "spMetadataUrl": sp.URL, "spMetadata": string(md)})
+	if r.Status != 400 {
+		t.Errorf("both: %d %s", r.Status, r.Body)
+	}
+	tr := sp.Client().Transport.(*http.Transport).Clone()
+	tr.DialContext = saml.NewMetadataDialer(true).DialContext
+	s.app.API.FetchSPMetadata = func(ctx context.Context, u string) (*saml.SPMetadata, error) {
+		return saml.FetchSPMetadata(ctx, u, saml.FetchOptions{Transport: tr})
+	}
+	app := s.must(201, "POST", "/api/v1/apps", map[string]any{"displayName": "Example SP", "spMetadataUrl": sp.URL + "/md"}).json(t)
+	if app["entityId"] != "https://sp.example.com/saml/metadata" {
+		t.Fatalf("entity id: %v", app["entityId"])
+	}
 }

@@ -23,6 +23,8 @@ func (a *App) registerConsole(mux *http.ServeMux) {
 		Audit:     &audit.Service{Store: a.Store},
 		Auth:      a.Auth,
 		Sessions:  a.Sessions,
+		Apps:      a.Apps,
+		BaseURL:   a.Config.PublicURL(),
 		Log:       a.Log,
 		Guard:     a.Portal.SignedIn,
 		SameSite:  a.Portal.ConsoleRequest,

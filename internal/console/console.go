@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/authn"
 	"github.com/idcenter/idcenter/internal/directory"
@@ -52,6 +53,10 @@ type Console struct {
 	Auth      *authn.Service
 	Sessions  *session.Service
 	Log       *slog.Logger
+	// Apps is the applications service; BaseURL is the public base URL
+	// (config.PublicURL), for the IdP addresses the application page shows.
+	Apps    *apps.Service
+	BaseURL string
 
 	MFAResetter MFAResetter
 	MFAStatus   MFAStatus
@@ -99,6 +104,19 @@ var Routes = []string{
 	"POST /console/groups/{id}/delete",
 	"POST /console/groups/{id}/members",
 	"POST /console/groups/{id}/members/{user}/remove",
+	"GET /console/apps",
+	"GET /console/apps/new",
+	"POST /console/apps",
+	"GET /console/apps/{id}",
+	"POST /console/apps/{id}",
+	"POST /console/apps/{id}/enable",
+	"POST /console/apps/{id}/disable",
+	"POST /console/apps/{id}/assignments",
+	"POST /console/apps/{id}/assignments/{type}/{principal}/remove",
+	"POST /console/apps/{id}/certificates",
+	"POST /console/apps/{id}/certificates/{cert}/activate",
+	"POST /console/apps/{id}/certificates/{cert}/remove",
+	"GET /console/apps/{id}/certificate.pem",
 	"GET /console/audit",
 	"/console/",
 }
@@ -139,6 +157,20 @@ func (c *Console) Register(mux *http.ServeMux) {
 	handle("POST /console/groups/{id}/delete", c.admin(c.deleteGroup))
 	handle("POST /console/groups/{id}/members", c.admin(c.addGroupMember))
 	handle("POST /console/groups/{id}/members/{user}/remove", c.admin(c.removeGroupMember))
+
+	handle("GET /console/apps", c.admin(c.listApps))
+	handle("GET /console/apps/new", c.admin(c.newApp))
+	handle("POST /console/apps", c.admin(c.createApp))
+	handle("GET /console/apps/{id}", c.admin(c.showApp))
+	handle("POST /console/apps/{id}", c.admin(c.updateApp))
+	handle("POST /console/apps/{id}/enable", c.admin(c.setAppEnabled(true)))
+	handle("POST /console/apps/{id}/disable", c.admin(c.setAppEnabled(false)))
+	handle("POST /console/apps/{id}/assignments", c.admin(c.assignApp))
+	handle("POST /console/apps/{id}/assignments/{type}/{principal}/remove", c.admin(c.unassignApp))
+	handle("POST /console/apps/{id}/certificates", c.admin(c.addAppCertificate))
+	handle("POST /console/apps/{id}/certificates/{cert}/activate", c.admin(c.activateAppCertificate))
+	handle("POST /console/apps/{id}/certificates/{cert}/remove", c.admin(c.removeAppCertificate))
+	handle("GET /console/apps/{id}/certificate.pem", c.admin(c.appCertificatePEM))
 
 	handle("GET /console/audit", c.admin(c.auditEvents))
 
@@ -208,6 +240,7 @@ func newFrame(current string) frame {
 		{Label: "Overview", Href: "/console"},
 		{Label: "Users", Href: "/console/users"},
 		{Label: "Groups", Href: "/console/groups"},
+		{Label: "Applications", Href: "/console/apps"},
 		{Label: "Audit events", Href: "/console/audit"},
 	}
 	for i := range links {
@@ -246,6 +279,15 @@ var flashes = map[string]string{
 	"group-deleted":              "The group was deleted.",
 	"member-added":               "The member was added.",
 	"member-removed":             "The member was removed.",
+	"app-created":                "The application was created. Assign users or groups to it, and give the service provider the IdP metadata.",
+	"app-saved":                  "The application was saved.",
+	"app-enabled":                "The application was enabled.",
+	"app-disabled":               "The application was disabled: nobody can sign in to it.",
+	"assigned":                   "The assignment was added.",
+	"unassigned":                 "The assignment was removed.",
+	"cert-added":                 "A next certificate was created. It is published in the metadata; activate it once the service provider has it.",
+	"cert-activated":             "The certificate is now active; the previous one was retired.",
+	"cert-removed":               "The certificate was removed.",
 }
 
 // --- errors ---

@@ -235,7 +235,7 @@ func TestRoutesMatchRegistration(t *testing.T) {
 		if !ok {
 			method, path = "GET", rt
 		}
-		path = strings.NewReplacer("{id}", "x", "{group}", "y", "{user}", "z").Replace(path)
+		path = strings.NewReplacer("{id}", "x", "{group}", "y", "{user}", "z", "{type}", "group", "{principal}", "p", "{cert}", "c").Replace(path)
 		if strings.HasSuffix(path, "/") {
 			path += "anything"
 		}
@@ -257,7 +257,7 @@ func TestAccess(t *testing.T) {
 		var reqs []request
 		for _, rt := range console.Routes {
 			method, path, ok := strings.Cut(rt, " ")
-			path = strings.NewReplacer("{id}", e.bob.ID, "{group}", g.ID, "{user}", e.bob.ID).Replace(path)
+			path = strings.NewReplacer("{id}", e.bob.ID, "{group}", g.ID, "{user}", e.bob.ID, "{type}", "group", "{principal}", g.ID, "{cert}", e.bob.ID).Replace(path)
 			if !ok {
 				path = rt + "nothing"
 				reqs = append(reqs, request{"GET", path}, request{"POST", path})
@@ -352,7 +352,8 @@ func TestAccess(t *testing.T) {
 			b := e.signedIn("root")
 			for _, path := range []string{"/console", "/console/users", "/console/users/new", "/console/users/" + e.bob.ID,
 				"/console/users/bob", "/console/users/" + e.bob.ID + "/delete", "/console/groups", "/console/groups/new",
-				"/console/groups/" + g.ID, "/console/groups/" + g.ID + "/delete", "/console/audit"} {
+				"/console/groups/" + g.ID, "/console/groups/" + g.ID + "/delete", "/console/audit", "/console/apps", "/console/apps/new",
+				"/console/apps/new?template=custom"} {
 				p := b.get(path)
 				expect(t, p, http.StatusOK, `aria-label="Console"`, `href="/console" aria-current="page"`)
 			}

@@ -192,11 +192,17 @@ func (p *Portal) passkeyEnabled() bool {
 
 func (p *Portal) signInPage(w http.ResponseWriter, r *http.Request) {
 	rt := web.SafeReturnTo(r.URL.Query().Get("return_to"), "")
-	if web.AuthFrom(r.Context()).User != nil {
-		http.Redirect(w, r, web.SafeReturnTo(rt, "/start"), http.StatusSeeOther)
-		return
+	d := signInData{ReturnTo: rt, Passkey: p.passkeyEnabled()}
+	if u := web.AuthFrom(r.Context()).User; u != nil {
+		// prompt=login (SAML ForceAuthn, IDP-14) asks a signed-in user to
+		// sign in again; the new session replaces this one.
+		if r.URL.Query().Get("prompt") != "login" {
+			http.Redirect(w, r, web.SafeReturnTo(rt, "/start"), http.StatusSeeOther)
+			return
+		}
+		d.Username = u.UserName
 	}
-	page := web.Page{Title: "Sign in", Data: signInData{ReturnTo: rt, Passkey: p.passkeyEnabled()}}
+	page := web.Page{Title: "Sign in", Data: d}
 	if r.URL.Query().Get("signed_out") == "1" {
 		page.Flash = "You have signed out."
 	}

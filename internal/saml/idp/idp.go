@@ -283,7 +283,23 @@ func (h *Handler) continuePOST(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
-	h.sso(w, r, req, "")
+	returnTo := ""
+	if req.ForceAuthn && !req.IsPassive && h.stale(web.AuthFrom(r.Context())) {
+		// Stored again under a fresh key so that sso can send the browser
+		// to sign in again and resume this request after.
+		nid, err := saml.NewID(nil)
+		if err != nil {
+			h.Fail(w, r, err)
+			return
+		}
+		now := h.now()
+		if err := h.Store.PutPending(r.Context(), pendingKey(nid), data, now, now.Add(PendingTTL)); err != nil {
+			h.Fail(w, r, err)
+			return
+		}
+		returnTo = Prefix + url.PathEscape(p.AppID) + "/continue?req=" + url.QueryEscape(nid)
+	}
+	h.sso(w, r, req, returnTo)
 }
 
 func pendingKey(id string) string {
@@ -354,11 +370,18 @@ func (h *Handler) sso(w http.ResponseWriter, r *http.Request, req *saml.AuthnReq
 		h.toSignIn(w, r, returnTo)
 		return
 	}
-	if req.ForceAuthn && h.now().Sub(a.Session.Created) > ForceAuthnMaxAge {
-		// Re-authentication inside a live session is not offered by the
-		// sign-in pages yet; refuse rather than silently ignore ForceAuthn.
-		h.status(w, r, app, acs, req, saml.Status{Code: saml.StatusResponder, SubCode: saml.StatusAuthnFailed,
-			Message: "re-authentication required"})
+	if req.ForceAuthn && h.stale(a) {
+		// ForceAuthn (IDP-14): sign in again (/signin?prompt=login); the
+		// new session replaces this one and the request is resumed with it.
+		if req.IsPassive {
+			h.status(w, r, app, acs, req, saml.Status{Code: saml.StatusResponder, SubCode: saml.StatusNoPassive})
+			return
+		}
+		if returnTo == "" {
+			h.badRequest(w, r, errors.New("cannot resume this request after sign-in"))
+			return
+		}
+		h.toSignInPrompt(w, r, returnTo, true)
 		return
 	}
 	if !h.allowed(w, r, app) {
@@ -535,18 +558,36 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, action string, ms
 }
 
 func (h *Handler) toSignIn(w http.ResponseWriter, r *http.Request, returnTo string) {
-	target := "/signin"
+	h.toSignInPrompt(w, r, returnTo, false)
+}
+
+// toSignInPrompt sends the browser to sign in; with login it asks even a
+// signed-in user to sign in again (ForceAuthn).
+func (h *Handler) toSignInPrompt(w http.ResponseWriter, r *http.Request, returnTo string, login bool) {
+	q := url.Values{}
 	if web.SafeReturnTo(returnTo, "") != "" {
-		target += "?return_to=" + url.QueryEscape(returnTo)
+		q.Set("return_to", returnTo)
+	}
+	if login {
+		q.Set("prompt", "login")
+	}
+	target := "/signin"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// stale reports whether the session's sign-in is too old for ForceAuthn.
+func (h *Handler) stale(a web.Auth) bool {
+	return h.now().Sub(a.Session.Created) > ForceAuthnMaxAge
 }
 
 type message struct{ Message, Link, LinkText string }
 
 // refuse renders an error page, sends nothing to the SP, and audits why.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, app apps.Application, status int, reason, text string, kv ...string) {
-	summary := map[string]any{"reason": reason}
+	summary := map[string]any{"reason": reason, "reasonCode": apps.SSOReasonCode(reason)}
 	for i := 0; i+1 < len(kv); i += 2 {
 		summary[kv[i]] = kv[i+1]
 	}

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +48,9 @@ type env struct {
 
 	mu     sync.Mutex
 	posted []url.Values
+	// ahead moves the IdP handler's clock forward (nanoseconds), for
+	// sessions that must look old (ForceAuthn).
+	ahead atomic.Int64
 }
 
 func forEngine(t *testing.T, fn func(t *testing.T, e *env)) {
@@ -87,6 +91,7 @@ func newEnv(t *testing.T, database string) *env {
 		t.Fatal(err)
 	}
 	e.a = a
+	a.IdP.Now = func() time.Time { return time.Now().Add(time.Duration(e.ahead.Load())) }
 	e.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: a.Handler()}}
 	e.srv.Start()
 	t.Cleanup(func() { e.srv.Close(); a.Close() })
@@ -548,4 +553,123 @@ func TestCSRFExemptionIsNarrow(t *testing.T) {
 	if pg := b.get("/start"); pg.status != 200 {
 		t.Errorf("signed out by a forged POST: %d", pg.status)
 	}
+}
+
+// TestForceAuthn (IDP-14): a ForceAuthn request from a signed-in user whose
+// sign-in is older than a minute goes to the sign-in form (prompt=login),
+// not to an error; after signing in again the new session replaces the old
+// one and the assertion carries a fresh AuthnInstant.
+func TestForceAuthn(t *testing.T) {
+	forceAuthn := func(e *env, id string) []byte {
+		return []byte(strings.Replace(string(e.authnRequest(id, spEntityID, e.acs)), `Version="2.0"`, `Version="2.0" ForceAuthn="true"`, 1))
+	}
+	instantRE := regexp.MustCompile(`AuthnInstant="([^"]+)"`)
+	sessionIndexRE := regexp.MustCompile(`SessionIndex="[^"]+"`)
+	instant := func(t *testing.T, v url.Values) time.Time {
+		t.Helper()
+		m := instantRE.FindStringSubmatch(decode(t, v.Get("SAMLResponse")))
+		if m == nil {
+			t.Fatal("no AuthnInstant")
+		}
+		at, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	forEngine(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn("alice", "/start")
+		// A fresh session satisfies ForceAuthn at once.
+		first := b.deliver(b.get(e.redirectURL(forceAuthn(e, "_f0"), "")))
+		e.verify(first)
+		old := instant(t, first)
+		oldCookie := b.c.Jar.Cookies(mustURL(t, e.srv.URL))
+
+		// Two minutes later (by the IdP's clock) the same session is too old.
+		e.ahead.Store(int64(2 * time.Minute))
+		u := e.redirectURL(forceAuthn(e, "_f1"), "relay-f")
+		pg := b.get(u)
+		loc, _ := url.Parse(pg.header.Get("Location"))
+		rt := loc.Query().Get("return_to")
+		if pg.status != 303 || loc.Path != "/signin" || loc.Query().Get("prompt") != "login" || e.srv.URL+rt != u {
+			t.Fatalf("stale session: %d %q %s", pg.status, pg.header.Get("Location"), pg.body)
+		}
+		// Signed in, but prompt=login shows the form (not a redirect).
+		form := b.get(pg.header.Get("Location"))
+		if form.status != 200 || !csrfRE.MatchString(form.body) || !strings.Contains(form.body, `value="alice"`) {
+			t.Fatalf("prompt=login: %d %s", form.status, form.body)
+		}
+		// Without prompt=login a signed-in user is still sent on.
+		if pg := b.get("/signin?return_to=%2Fstart"); pg.status != 303 {
+			t.Errorf("signin without prompt: %d", pg.status)
+		}
+		e.ahead.Store(0)
+		reauth := time.Now().Truncate(time.Second)
+		m := csrfRE.FindStringSubmatch(form.body)
+		res := b.post("/signin/password", url.Values{"csrf": {m[1]}, "username": {"alice"}, "password": {password}, "return_to": {rt}})
+		if res.status != 303 || res.header.Get("Location") != rt {
+			t.Fatalf("re-sign-in: %d %q", res.status, res.header.Get("Location"))
+		}
+		got := b.deliver(b.get(rt))
+		e.verify(got)
+		xml := decode(t, got.Get("SAMLResponse"))
+		if !strings.Contains(xml, `InResponseTo="_f1"`) || got.Get("RelayState") != "relay-f" {
+			t.Errorf("response: %s", xml)
+		}
+		// AuthnInstant has one-second precision: it must not be before the
+		// re-authentication, and the session (SessionIndex) must be new.
+		if fresh := instant(t, got); fresh.Before(reauth) || fresh.Before(old) {
+			t.Errorf("AuthnInstant %v, re-authenticated at %v (first %v)", fresh, reauth, old)
+		}
+		if a, b := sessionIndexRE.FindString(decode(t, first.Get("SAMLResponse"))), sessionIndexRE.FindString(xml); a == "" || a == b {
+			t.Errorf("SessionIndex not new: %q %q", a, b)
+		}
+		// The old session was replaced: its cookie no longer signs in.
+		stale := e.browser()
+		stale.c.Jar.SetCookies(mustURL(t, e.srv.URL), oldCookie)
+		if pg := stale.get("/start"); pg.status != 303 {
+			t.Errorf("old session still valid: %d", pg.status)
+		}
+
+		// POST binding: the stored request is resumed after re-authentication.
+		e.ahead.Store(int64(2 * time.Minute))
+		sso := "/saml/apps/" + e.appID + "/sso"
+		loc2 := b.post(sso, url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(forceAuthn(e, "_f2"))}},
+			"Origin", e.sp.URL, "Sec-Fetch-Site", "cross-site").header.Get("Location")
+		pg = b.get(loc2)
+		l, _ := url.Parse(pg.header.Get("Location"))
+		if pg.status != 303 || l.Path != "/signin" || l.Query().Get("prompt") != "login" {
+			t.Fatalf("POST stale: %d %q", pg.status, pg.header.Get("Location"))
+		}
+		e.ahead.Store(0)
+		rt = l.Query().Get("return_to")
+		form = b.get(pg.header.Get("Location"))
+		m = csrfRE.FindStringSubmatch(form.body)
+		if res := b.post("/signin/password", url.Values{"csrf": {m[1]}, "username": {"alice"}, "password": {password}, "return_to": {rt}}); res.header.Get("Location") != rt {
+			t.Fatalf("POST re-sign-in: %d %q", res.status, res.header.Get("Location"))
+		}
+		got = b.deliver(b.get(rt))
+		if !strings.Contains(decode(t, got.Get("SAMLResponse")), `InResponseTo="_f2"`) {
+			t.Error("POST: no InResponseTo")
+		}
+
+		// ForceAuthn with IsPassive cannot prompt: NoPassive.
+		e.ahead.Store(int64(2 * time.Minute))
+		passive := strings.Replace(string(forceAuthn(e, "_f3")), `Version="2.0"`, `Version="2.0" IsPassive="true"`, 1)
+		got = b.deliver(b.get(e.redirectURL([]byte(passive), "")))
+		e.ahead.Store(0)
+		if xml := decode(t, got.Get("SAMLResponse")); !strings.Contains(xml, saml.StatusNoPassive) || strings.Contains(xml, "Assertion ") {
+			t.Errorf("passive+force: %s", xml)
+		}
+	})
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
