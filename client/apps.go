@@ -95,6 +95,8 @@ type AppCertificate struct {
 	SHA256    string    `json:"sha256"`
 	KeyBits   int       `json:"keyBits"`
 	CreatedAt time.Time `json:"createdAt"`
+	// ActivateAt, on a next certificate, is when the server activates it by itself.
+	ActivateAt *time.Time `json:"activateAt,omitempty"`
 }
 
 // AppAssignment gives a user, or every member of a group, access to an application.
@@ -286,6 +288,13 @@ func (c *Client) ListAppCertificates(ctx context.Context, app string) ([]AppCert
 // AddAppCertificate generates the application's next signing certificate
 // (keyBits 0 means 2048).
 func (c *Client) AddAppCertificate(ctx context.Context, app string, keyBits int) (AppCertificate, error) {
+	return c.AddScheduledAppCertificate(ctx, app, keyBits, time.Time{})
+}
+
+// AddScheduledAppCertificate generates the application's next signing
+// certificate and, when activateAt is not zero, schedules the server to
+// activate it at that time (which must be in the future).
+func (c *Client) AddScheduledAppCertificate(ctx context.Context, app string, keyBits int, activateAt time.Time) (AppCertificate, error) {
 	key, err := pathKey("app", app)
 	if err != nil {
 		return AppCertificate{}, err
@@ -293,6 +302,9 @@ func (c *Client) AddAppCertificate(ctx context.Context, app string, keyBits int)
 	body := map[string]any{}
 	if keyBits != 0 {
 		body["keyBits"] = keyBits
+	}
+	if !activateAt.IsZero() {
+		body["activateAt"] = activateAt.UTC().Format(time.RFC3339Nano)
 	}
 	var out AppCertificate
 	err = c.do(ctx, request{method: http.MethodPost, path: "/apps/" + key + "/certificates", body: body}, &out)

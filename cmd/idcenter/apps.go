@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/idcenter/idcenter/client"
 )
@@ -512,8 +513,9 @@ func (c *AppsCertListCmd) Run(g *Globals) error {
 
 // AppsCertAddCmd adds the next certificate.
 type AppsCertAddCmd struct {
-	App     string `arg:"" help:"Application name or id."`
-	KeyBits int    `name:"key-bits" help:"Key size: 2048 (default) or 3072." placeholder:"BITS"`
+	App        string `arg:"" help:"Application name or id."`
+	KeyBits    int    `name:"key-bits" help:"Key size: 2048 (default) or 3072." placeholder:"BITS"`
+	ActivateAt string `name:"activate-at" help:"Activate the certificate by itself at this time (RFC 3339, e.g. 2030-01-02T15:04:05Z; in the future)." placeholder:"TIME"`
 }
 
 // Run adds the certificate.
@@ -522,7 +524,13 @@ func (c *AppsCertAddCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	ct, err := api.AddAppCertificate(context.Background(), c.App, c.KeyBits)
+	var at time.Time
+	if c.ActivateAt != "" {
+		if at, err = time.Parse(time.RFC3339, c.ActivateAt); err != nil {
+			return fmt.Errorf("--activate-at: %q is not an RFC 3339 time (e.g. 2030-01-02T15:04:05Z)", c.ActivateAt)
+		}
+	}
+	ct, err := api.AddScheduledAppCertificate(context.Background(), c.App, c.KeyBits, at)
 	if err != nil {
 		return err
 	}
@@ -530,6 +538,10 @@ func (c *AppsCertAddCmd) Run(g *Globals) error {
 		return g.printJSON(ct)
 	}
 	g.printf("Added next certificate %s (expires %s).\n", ct.ID, fmtTime(ct.NotAfter))
+	if ct.ActivateAt != nil {
+		g.printf("It becomes the active certificate at %s; make sure the service provider has the new metadata by then.\n", fmtTime(*ct.ActivateAt))
+		return nil
+	}
 	g.notef("Once the service provider has the new metadata, run 'idcenter apps certificates activate %s %s'.\n", oneLine(c.App), ct.ID)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
@@ -40,6 +41,9 @@ type AssignmentInput struct {
 // CertificateInput asks for a next signing certificate.
 type CertificateInput struct {
 	KeyBits int `json:"keyBits,omitempty"` // 2048 (default) or 3072
+	// ActivateAt, when set, schedules the certificate to become the active
+	// one at that time (RFC 3339, in the future).
+	ActivateAt *time.Time `json:"activateAt,omitempty"`
 }
 
 // AppView is an application as the API returns it: the application, plus
@@ -89,7 +93,7 @@ func (a *API) appRoutes() []route {
 
 		{Method: "GET", Path: "/apps/{app}/certificates", ID: "listAppCertificates", Tag: "apps", Summary: "List an application's signing certificates (active, next, retired)", Access: accessRead,
 			Status: 200, Resp: List[apps.Certificate]{}, h: a.listAppCertificates},
-		{Method: "POST", Path: "/apps/{app}/certificates", ID: "addAppCertificate", Tag: "apps", Summary: "Generate the next signing certificate (published in metadata before it signs)", Access: accessAdmin,
+		{Method: "POST", Path: "/apps/{app}/certificates", ID: "addAppCertificate", Tag: "apps", Summary: "Generate the next signing certificate (published in metadata before it signs), optionally scheduled to activate at activateAt", Access: accessAdmin,
 			Body: CertificateInput{}, Status: 201, Resp: apps.Certificate{}, h: a.addAppCertificate},
 		{Method: "POST", Path: "/apps/{app}/certificates/{id}/activate", ID: "activateAppCertificate", Tag: "apps", Summary: "Sign with this certificate from now on; the previous one is retired", Access: accessAdmin,
 			Status: 200, Resp: apps.Certificate{}, h: a.activateAppCertificate},
@@ -266,7 +270,11 @@ func (a *API) addAppCertificate(w http.ResponseWriter, r *http.Request, actor au
 			return err
 		}
 	}
-	c, err := a.Apps.AddCertificate(r.Context(), actor, r.PathValue("app"), in.KeyBits)
+	var at time.Time
+	if in.ActivateAt != nil {
+		at = *in.ActivateAt
+	}
+	c, err := a.Apps.AddScheduledCertificate(r.Context(), actor, r.PathValue("app"), in.KeyBits, at)
 	if err != nil {
 		return err
 	}

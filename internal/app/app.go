@@ -225,7 +225,8 @@ func (a *App) Server() *http.Server {
 	}
 }
 
-// janitor purges expired sessions, tokens and counters now and then.
+// janitor purges expired sessions, tokens and counters now and then, and
+// activates application signing certificates whose scheduled time has come.
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -234,6 +235,13 @@ func (a *App) janitor(ctx context.Context) {
 			a.Log.Warn("purge of expired rows failed", "error", err.Error())
 		} else if n > 0 {
 			a.Log.Info("purged expired rows", "count", n)
+		}
+		if a.Apps != nil {
+			if n, err := a.Apps.ActivateDue(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
+				a.Log.Warn("scheduled certificate activation failed", "error", err.Error())
+			} else if n > 0 {
+				a.Log.Info("activated scheduled signing certificates", "count", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -227,12 +227,27 @@ func (s *Service) SigningKey(ctx context.Context, appID string) (crypto.Signer, 
 // Metadata publishes it beside the active one until it is activated. There
 // is at most one next certificate.
 func (s *Service) AddCertificate(ctx context.Context, actor audit.Actor, appKey string, bits int) (Certificate, error) {
+	return s.AddScheduledCertificate(ctx, actor, appKey, bits, time.Time{})
+}
+
+// AddScheduledCertificate is AddCertificate with an optional activation
+// time: when activateAt is not zero it must be in the future, and
+// ActivateDue (run by the server's janitor) makes the certificate active
+// once that time has passed. An admin may still activate or remove it
+// before then.
+func (s *Service) AddScheduledCertificate(ctx context.Context, actor audit.Actor, appKey string, bits int, activateAt time.Time) (Certificate, error) {
 	if err := canWrite(actor); err != nil {
 		return Certificate{}, err
 	}
 	bits, err := keyBits(bits)
 	if err != nil {
 		return Certificate{}, err
+	}
+	if !activateAt.IsZero() {
+		activateAt = activateAt.UTC().Truncate(time.Microsecond)
+		if !activateAt.After(s.now()) {
+			return Certificate{}, errs.Invalidf("activateAt", "must be in the future")
+		}
 	}
 	app, err := resolveApp(ctx, s.Store, appKey)
 	if err != nil {
@@ -244,6 +259,12 @@ func (s *Service) AddCertificate(ctx context.Context, actor audit.Actor, appKey 
 	cert, sealed, err := s.newCertificate(app.ID, app.DisplayName, bits, CertNext)
 	if err != nil {
 		return Certificate{}, err
+	}
+	if !activateAt.IsZero() {
+		if !activateAt.Before(cert.NotAfter) {
+			return Certificate{}, errs.Invalidf("activateAt", "must be before the certificate expires (%s)", cert.NotAfter.Format(time.RFC3339))
+		}
+		cert.ActivateAt = &activateAt
 	}
 	err = s.Store.WithTx(ctx, func(tx Tx) error {
 		app, err := tx.GetApp(ctx, app.ID)
@@ -371,4 +392,79 @@ func (s *Service) RemoveCertificate(ctx context.Context, actor audit.Actor, appK
 		}
 		return errs.NotFound("certificate", certID)
 	})
+}
+
+// ActivateDue activates every next certificate whose scheduled activation
+// time is at or before now, each application in its own transaction; the
+// previously active certificate is retired. It returns how many it
+// activated. The audit event is "app.certificate.activate" by the system
+// actor. It is idempotent and safe to run on several replicas at once: a
+// guarded UPDATE claims each certificate, so only one caller activates it.
+// A failure on one application does not stop the others; the errors are
+// joined.
+func (s *Service) ActivateDue(ctx context.Context, now time.Time) (int, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	due, err := s.Store.ListDueAppCertificates(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var errList []error
+	for _, c := range due {
+		activated := false
+		err := s.Store.WithTx(ctx, func(tx Tx) error {
+			activated = false
+			claimed, err := tx.ClaimDueAppCertificate(ctx, c.ID, now)
+			if err != nil || !claimed {
+				return err // another replica (or an admin) got there first
+			}
+			app, err := tx.GetApp(ctx, c.AppID)
+			if err != nil {
+				return err
+			}
+			cs, err := s.certificates(ctx, tx, app.ID)
+			if err != nil {
+				return err
+			}
+			var target, prev *Certificate
+			for i := range cs {
+				if cs[i].ID == c.ID {
+					target = &cs[i]
+				}
+				if cs[i].Status == CertActive {
+					prev = &cs[i]
+				}
+			}
+			if target == nil || target.Status != CertNext {
+				return nil
+			}
+			target.ActivateAt = c.ActivateAt // the claim cleared it; the audit event keeps it
+			summary := map[string]any{"certificate": certSummary(*target), "scheduled": true}
+			if prev != nil {
+				if ok, err := tx.SetAppCertificateStatus(ctx, prev.ID, CertActive, CertRetired); err != nil {
+					return err
+				} else if !ok {
+					return &errs.Conflict{Kind: "certificate", Stale: true}
+				}
+				summary["retired"] = prev.ID
+			}
+			ok, err := tx.SetAppCertificateStatus(ctx, target.ID, CertNext, CertActive)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return &errs.Conflict{Kind: "certificate", Stale: true}
+			}
+			activated = true
+			return tx.AppendAudit(ctx, audit.New(ctx, audit.System, "app.certificate.activate", "app", app.ID, app.DisplayName, summary))
+		})
+		if err != nil {
+			errList = append(errList, fmt.Errorf("activate certificate %s of app %s: %w", c.ID, c.AppID, err))
+			continue
+		}
+		if activated {
+			n++
+		}
+	}
+	return n, errors.Join(errList...)
 }

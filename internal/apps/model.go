@@ -184,6 +184,9 @@ type Certificate struct {
 	SHA256    string    `json:"sha256"`
 	KeyBits   int       `json:"keyBits"`
 	CreatedAt time.Time `json:"createdAt"`
+	// ActivateAt, on a next certificate, is when it becomes the active one
+	// by itself (Service.ActivateDue); nil means it waits for an admin.
+	ActivateAt *time.Time `json:"activateAt,omitempty"`
 }
 
 // Principal types of an assignment.

@@ -62,6 +62,10 @@ type Tx interface {
 	// SetAppCertificateStatus moves a certificate from one status to
 	// another and reports false when it was not in from.
 	SetAppCertificateStatus(ctx context.Context, certID, from, to string) (bool, error)
+	// ClaimDueAppCertificate clears the schedule of a next certificate
+	// whose activate_at is at or before now, and reports false when it was
+	// not (any more) such a certificate.
+	ClaimDueAppCertificate(ctx context.Context, certID string, now time.Time) (bool, error)
 	DeleteAppCertificate(ctx context.Context, certID string) (bool, error)
 	// AddAppAssignment and RemoveAppAssignment report whether anything changed.
 	AddAppAssignment(ctx context.Context, a Assignment) (bool, error)
@@ -72,6 +76,9 @@ type Tx interface {
 type Store interface {
 	Reader
 	KeyReader
+	// ListDueAppCertificates lists unexpired next certificates, across
+	// applications, scheduled to activate at or before now.
+	ListDueAppCertificates(ctx context.Context, now time.Time) ([]Certificate, error)
 	WithTx(ctx context.Context, fn func(Tx) error) error
 }
 
@@ -612,7 +619,11 @@ func fingerprints(pems []string) []string {
 }
 
 func certSummary(c Certificate) map[string]any {
-	return map[string]any{"id": c.ID, "status": c.Status, "notAfter": c.NotAfter.Format(time.RFC3339), "sha256": c.SHA256}
+	m := map[string]any{"id": c.ID, "status": c.Status, "notAfter": c.NotAfter.Format(time.RFC3339), "sha256": c.SHA256}
+	if c.ActivateAt != nil {
+		m["activateAt"] = c.ActivateAt.Format(time.RFC3339)
+	}
+	return m
 }
 
 func diff(a, b any) map[string]any {

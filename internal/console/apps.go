@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -182,14 +183,21 @@ type attrRow struct {
 type appForm struct {
 	DisplayName, Description, EntityID, ACS, SLOURL, StartURL, RelayState, SessionDuration string
 	NameIDFormat, NameID                                                                   string
-	Attrs                                                                                  []attrRow
-	Version                                                                                int64
+	// Signing and encryption: SigningCertificates holds the SP's PEM
+	// certificates, one after another.
+	SigningCertificates, EncryptionCertificate, SigningMode, SLOBinding string
+	RequireSignedRequests, EncryptAssertions                            bool
+	Attrs                                                               []attrRow
+	Version                                                             int64
 }
 
 func formFromApp(a apps.Application) appForm {
 	f := appForm{DisplayName: a.DisplayName, Description: a.Description, EntityID: a.EntityID, SLOURL: a.SLOURL,
 		StartURL: a.StartURL, RelayState: a.DefaultRelayState, SessionDuration: a.SessionDuration,
-		NameIDFormat: a.NameIDFormat, NameID: a.NameID, Version: a.Version}
+		NameIDFormat: a.NameIDFormat, NameID: a.NameID, Version: a.Version,
+		SigningCertificates: strings.Join(a.SigningCertificates, "\n"), EncryptionCertificate: a.EncryptionCertificate,
+		SigningMode: a.SigningMode, SLOBinding: a.SLOBinding,
+		RequireSignedRequests: a.RequireSignedRequests, EncryptAssertions: a.EncryptAssertions}
 	var urls []string
 	for _, e := range a.ACS {
 		urls = append(urls, e.URL)
@@ -209,7 +217,10 @@ func parseAppForm(r *http.Request) (appForm, error) {
 		EntityID: r.PostFormValue("entityId"), ACS: r.PostFormValue("acs"), SLOURL: r.PostFormValue("sloUrl"),
 		StartURL: r.PostFormValue("startUrl"), RelayState: r.PostFormValue("relayState"),
 		SessionDuration: r.PostFormValue("sessionDuration"), NameIDFormat: r.PostFormValue("nameIdFormat"),
-		NameID: r.PostFormValue("nameId")}
+		NameID: r.PostFormValue("nameId"), SigningCertificates: r.PostFormValue("signingCertificates"),
+		EncryptionCertificate: r.PostFormValue("encryptionCertificate"), SigningMode: r.PostFormValue("signingMode"),
+		SLOBinding: r.PostFormValue("sloBinding"), RequireSignedRequests: r.PostFormValue("requireSignedRequests") != "",
+		EncryptAssertions: r.PostFormValue("encryptAssertions") != ""}
 	names, values, formats := r.PostForm["attrName"], r.PostForm["attrValue"], r.PostForm["attrFormat"]
 	if len(values) != len(names) || len(formats) != len(names) || len(names) > 200 {
 		return f, httpx.Badf("the form's attribute rows are not valid")
@@ -228,21 +239,30 @@ func parseAppForm(r *http.Request) (appForm, error) {
 
 // appFields maps the service's field names to the edit form's inputs; rows
 // maps the index of a stored attribute to its row in the form.
-func appFields(acs int, rows []int) map[string]field {
+func appFields(acs, certs int, rows []int) map[string]field {
 	m := map[string]field{
 		"displayName":       {"display-name", "Name"},
 		"description":       {"description", "Description"},
 		"entityId":          {"entity-id", "Entity ID"},
 		"sloUrl":            {"slo-url", "SLO URL"},
-		"sloBinding":        {"slo-url", "SLO binding"},
+		"sloBinding":        {"slo-binding", "SLO binding"},
 		"startUrl":          {"start-url", "Start URL"},
 		"defaultRelayState": {"relay-state", "Relay state"},
 		"sessionDuration":   {"session-duration", "Session duration"},
 		"nameIdFormat":      {"name-id-format", "Name ID format"},
 		"nameId":            {"name-id", "Name ID"},
 		"attributes":        {"attributes", "Attributes"},
+
+		"signingCertificates":   {"signing-certificates", "SP signing certificates"},
+		"requireSignedRequests": {"require-signed-requests", "Require signed requests"},
+		"encryptionCertificate": {"encryption-certificate", "SP encryption certificate"},
+		"encryptAssertions":     {"encrypt-assertions", "Encrypt assertions"},
+		"signingMode":           {"signing-mode", "Signing mode"},
 	}
 	acsFieldsInto(m, "acs", acs)
+	for i := 0; i < certs; i++ {
+		m[fmt.Sprintf("signingCertificates[%d]", i)] = field{"signing-certificates", fmt.Sprintf("SP signing certificate %d", i+1)}
+	}
 	for i, row := range rows {
 		for _, s := range []struct{ key, id, label string }{{"name", "attr-name-%d", "Attribute name"}, {"value", "attr-value-%d", "Attribute value"}, {"nameFormat", "attr-format-%d", "Attribute format"}} {
 			m[fmt.Sprintf("attributes[%d].%s", i, s.key)] = field{fmt.Sprintf(s.id, row), fmt.Sprintf("%s %d", s.label, row+1)}
@@ -266,8 +286,109 @@ type appPage struct {
 
 	PreviewUser   string
 	Preview       *apps.Preview
+	PreviewXML    string // the SAML Response the preview's user would receive
 	NameIDFormats []string
 	NameFormats   []string
+	SigningModes  []option
+	SLOBindings   []option
+
+	Events []apps.SSOEvent // the recent SSO and SLO events, newest first
+}
+
+// option is one choice of a select.
+type option struct{ Value, Label string }
+
+// recentSSOEvents is how many SSO and SLO events the application page lists.
+const recentSSOEvents = 20
+
+// pemBlocks splits a textarea of PEM certificates into one string per
+// certificate; text after the last END line is kept as one more entry (the
+// service reports it).
+func pemBlocks(s string) []string {
+	const end = "-----END CERTIFICATE-----"
+	var out []string
+	for {
+		i := strings.Index(s, end)
+		if i < 0 {
+			break
+		}
+		if b := strings.TrimSpace(s[:i+len(end)]); b != "" {
+			out = append(out, b)
+		}
+		s = s[i+len(end):]
+	}
+	if s = strings.TrimSpace(s); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+// ssoEvents returns the last n SSO and SLO events of the application,
+// explained.
+func (c *Console) ssoEvents(ctx context.Context, actor audit.Actor, appID string, n int) ([]apps.SSOEvent, error) {
+	var out []apps.SSOEvent
+	f := audit.Filter{Target: appID, Action: "saml.*", Limit: n}
+	for len(out) < n {
+		evs, next, err := c.Audit.List(ctx, actor, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			// Target matches names too: keep this application's events only.
+			if e.TargetType != "application" || e.TargetID != appID || !apps.IsSSOAction(e.Action) {
+				continue
+			}
+			if len(out) < n {
+				out = append(out, apps.ExplainSSOEvent(e))
+			}
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	return out, nil
+}
+
+// previewXML builds the SAML Response a preview's user would receive, as
+// the admin API's preview does: signed with the active key in the
+// application's signing mode, never encrypted, IDs and instants examples.
+func (c *Console) previewXML(ctx context.Context, app apps.Application, p apps.Preview) (string, error) {
+	key, cert, err := c.Apps.SigningKey(ctx, app.ID)
+	if err != nil {
+		return "", err
+	}
+	x, err := saml.DecodeCertificatePEM([]byte(cert.PEM))
+	if err != nil {
+		return "", err
+	}
+	signer, err := saml.NewSigner(key, x)
+	if err != nil {
+		return "", err
+	}
+	sid, err := saml.NewID(nil)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now().UTC()
+	u := saml.IdPURLsFor(c.BaseURL, app.ID)
+	ap := saml.AssertionParams{
+		Issuer: u.EntityID, Audience: app.EntityID, Destination: p.Destination,
+		NameID: p.NameID, NameIDFormat: p.NameIDFormat,
+		SessionIndex: sid, AuthnInstant: now, AuthnContextClassRef: saml.AuthnContextPassword,
+		SessionNotOnOrAfter: now.Add(app.Session()), Now: func() time.Time { return now },
+	}
+	if p.NameIDFormat == saml.NameIDFormatPersistent {
+		ap.SPNameQualifier = app.EntityID
+	}
+	for _, at := range p.Attributes {
+		ap.Attributes = append(ap.Attributes, saml.Attribute{Name: at.Name, NameFormat: at.NameFormat, Values: at.Values})
+	}
+	out, err := saml.BuildResponse(ap, signer, saml.SignOptions{
+		SignResponse:  app.SigningMode != apps.SignAssertion,
+		SignAssertion: app.SigningMode != apps.SignResponse,
+	})
+	return string(out), err
 }
 
 func (c *Console) showApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) {
@@ -288,7 +409,10 @@ func (c *Console) renderApp(w http.ResponseWriter, r *http.Request, actor audit.
 	d := appPage{frame: newFrame("Applications"), App: a, Form: formFromApp(a), Errors: fields,
 		IdP: saml.IdPURLsFor(c.BaseURL, a.ID), AssignType: assignType, AssignName: assignName,
 		NameIDFormats: []string{apps.NameIDEmail, apps.NameIDPersistent, apps.NameIDTransient, apps.NameIDUnspecified},
-		NameFormats:   []string{apps.NameFormatBasic, apps.NameFormatURI, apps.NameFormatUnspecified}}
+		NameFormats:   []string{apps.NameFormatBasic, apps.NameFormatURI, apps.NameFormatUnspecified},
+		SigningModes: []option{{apps.SignBoth, "Response and assertion"}, {apps.SignResponse, "Response only"},
+			{apps.SignAssertion, "Assertion only"}},
+		SLOBindings: []option{{apps.BindingRedirect, "HTTP-Redirect"}, {apps.BindingPOST, "HTTP-POST"}}}
 	if form != nil {
 		d.Form = *form
 	}
@@ -330,7 +454,15 @@ func (c *Console) renderApp(w http.ResponseWriter, r *http.Request, actor audit.
 			return
 		default:
 			d.Preview = &p
+			if d.PreviewXML, err = c.previewXML(ctx, a, p); err != nil {
+				c.Fail(w, r, err)
+				return
+			}
 		}
+	}
+	if d.Events, err = c.ssoEvents(ctx, actor, a.ID, recentSSOEvents); err != nil {
+		c.Fail(w, r, err)
+		return
 	}
 	c.render(w, r, status, "console_app", web.Page{Title: a.DisplayName, Error: errText, Data: d})
 }
@@ -342,6 +474,7 @@ func (c *Console) updateApp(w http.ResponseWriter, r *http.Request, actor audit.
 		return
 	}
 	urls := lines(f.ACS)
+	spCerts := pemBlocks(f.SigningCertificates)
 	var attrs []apps.Attribute
 	var rows []int
 	for i, row := range f.Attrs {
@@ -369,9 +502,10 @@ func (c *Console) updateApp(w http.ResponseWriter, r *http.Request, actor audit.
 			next++
 		}
 		a.ACS = acs
-		if strings.TrimSpace(f.SLOURL) != a.SLOURL {
-			a.SLOURL, a.SLOBinding = f.SLOURL, ""
-		}
+		a.SLOURL, a.SLOBinding = f.SLOURL, f.SLOBinding
+		a.SigningCertificates, a.RequireSignedRequests = spCerts, f.RequireSignedRequests
+		a.EncryptionCertificate, a.EncryptAssertions = f.EncryptionCertificate, f.EncryptAssertions
+		a.SigningMode = f.SigningMode
 		a.StartURL, a.DefaultRelayState, a.SessionDuration = f.StartURL, f.RelayState, f.SessionDuration
 		if f.NameIDFormat != a.NameIDFormat && strings.TrimSpace(f.NameID) == a.NameID {
 			// A new format with the old expression: let the format's default apply.
@@ -383,7 +517,7 @@ func (c *Console) updateApp(w http.ResponseWriter, r *http.Request, actor audit.
 		a.Attributes = attrs
 		return nil
 	})
-	if fields, general, status, ok := formError(err, appFields(max(len(urls), 20), rows)); ok {
+	if fields, general, status, ok := formError(err, appFields(max(len(urls), 20), max(len(spCerts), 20), rows)); ok {
 		c.renderApp(w, r, actor, status, &f, fields, general, "", "")
 		return
 	}
@@ -414,6 +548,26 @@ func (c *Console) setAppEnabled(enabled bool) handler {
 		}
 		redirect(w, r, appPath(a.ID), done)
 	}
+}
+
+// --- delete ---
+
+func (c *Console) confirmDeleteApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) {
+	a, err := c.Apps.Get(r.Context(), actor, r.PathValue("id"))
+	if err != nil {
+		c.Fail(w, r, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "console_confirm", web.Page{Title: "Delete application", Data: confirmPage{frame: newFrame("Applications"),
+		Kind: "application", Name: a.DisplayName, Action: appPath(a.ID) + "/delete", Cancel: appPath(a.ID)}})
+}
+
+func (c *Console) deleteApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) {
+	if err := c.Apps.Delete(r.Context(), actor, r.PathValue("id")); err != nil {
+		c.Fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/console/apps", "app-deleted")
 }
 
 // --- assignments ---

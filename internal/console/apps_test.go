@@ -115,11 +115,24 @@ func TestApps(t *testing.T) {
 		}
 		// preview
 		expect(t, b.get("/console/apps/"+wiki+"?preview=bob"), http.StatusOK, `id="preview-result"`, "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent", ">groups<", "<code>Readers</code>", "no email address")
+		expect(t, b.get("/console/apps/"+wiki+"?preview=bob"), http.StatusOK, `<pre id="preview-xml">`, "Response", "Assertion")
+		if p := b.get("/console/apps/" + wiki); strings.Contains(p.Body, `id="preview-xml"`) {
+			t.Fatal("shows a Response XML without a preview")
+		}
 		expect(t, b.get("/console/apps/"+wiki+"?preview=nobody"), http.StatusBadRequest, `id="preview-user-error"`)
 		expectRedirect(t, b.post("/console/apps/"+wiki+"/assignments/group/"+g.ID+"/remove", nil), "/console/apps/"+wiki+"?done=unassigned")
 		if ok, _ := e.app.Apps.IsAssigned(ctx, wiki, e.bob.ID); ok {
 			t.Fatal("bob is still assigned")
 		}
+
+		// recent sign-ins: bob, no longer assigned, is refused; the page says why in plain words
+		expect(t, b.get("/console/apps/"+wiki), http.StatusOK, "No sign-ins or sign-outs yet.")
+		bob := e.signedIn("bob")
+		if p := bob.get("/saml/apps/" + wiki + "/start"); p.Status != http.StatusForbidden {
+			t.Fatalf("unassigned start: %d", p.Status)
+		}
+		expect(t, b.get("/console/apps/"+wiki), http.StatusOK, `id="sso-events"`, "saml.sso.refused", ">bob<", "refused",
+			"The user is not assigned to the application", "not assigned")
 
 		// certificates: add next, activate
 		certs, _ := e.app.Apps.ListCertificates(ctx, audit.System, wiki)
@@ -149,6 +162,31 @@ func TestApps(t *testing.T) {
 		}
 		expectRedirect(t, b.post("/console/apps/"+wiki+"/certificates/"+first.ID+"/remove", nil), "/console/apps/"+wiki+"?done=cert-removed")
 
+		// signing and encryption settings (an idcenter certificate stands in for the SP's)
+		a = getApp(wiki)
+		v := form(a.Version, "email", "${user:email}", "basic")
+		v.Set("encryptAssertions", "on")
+		v.Set("requireSignedRequests", "on")
+		v.Set("signingMode", "assertion")
+		expect(t, b.post("/console/apps/"+wiki, v), http.StatusBadRequest, `id="encrypt-assertions-error"`, `id="require-signed-requests-error"`,
+			`id="encrypt-assertions" name="encryptAssertions" type="checkbox" value="on" checked`)
+		v.Set("signingCertificates", first.PEM+"\n"+next.PEM)
+		v.Set("encryptionCertificate", next.PEM)
+		v.Set("sloUrl", "https://wiki.example.com/saml/slo")
+		v.Set("sloBinding", apps.BindingPOST)
+		expectRedirect(t, b.post("/console/apps/"+wiki, v), "/console/apps/"+wiki+"?done=app-saved")
+		a = getApp(wiki)
+		if len(a.SigningCertificates) != 2 || !a.RequireSignedRequests || a.EncryptionCertificate == "" || !a.EncryptAssertions ||
+			a.SigningMode != apps.SignAssertion || a.SLOBinding != apps.BindingPOST {
+			t.Fatalf("signing settings %+v", a)
+		}
+		expect(t, b.get("/console/apps/"+wiki), http.StatusOK, `value="assertion" selected`, `id="require-signed-requests" name="requireSignedRequests" type="checkbox" value="on" checked`,
+			`value="`+apps.BindingPOST+`" selected`)
+		v.Set("version", fmt.Sprint(a.Version))
+		v.Set("encryptionCertificate", "not a certificate")
+		v.Set("signingMode", "neither")
+		expect(t, b.post("/console/apps/"+wiki, v), http.StatusBadRequest, `id="encryption-certificate-error"`, `id="signing-mode-error"`, "not a certificate")
+
 		// downloads
 		res, err := b.c.Get(e.srv.URL + "/console/apps/" + wiki + "/certificate.pem")
 		if err != nil {
@@ -169,6 +207,14 @@ func TestApps(t *testing.T) {
 		}
 		expect(t, b.get("/console/apps/nothing/certificate.pem"), http.StatusNotFound)
 		expect(t, b.get("/console/apps/nothing"), http.StatusNotFound)
+
+		// delete: confirm, then delete
+		expect(t, b.get("/console/apps/"+wiki), http.StatusOK, `href="/console/apps/`+wiki+`/delete"`)
+		expect(t, b.get("/console/apps/"+wiki+"/delete"), http.StatusOK, "Delete application “Wiki”?", `action="/console/apps/`+wiki+`/delete"`, `name="csrf"`)
+		expectRedirect(t, b.post("/console/apps/"+wiki+"/delete", nil), "/console/apps?done=app-deleted")
+		expect(t, b.get("/console/apps/"+wiki), http.StatusNotFound)
+		expect(t, b.get("/console/apps/nothing/delete"), http.StatusNotFound)
+		expect(t, b.post("/console/apps/nothing/delete", nil), http.StatusNotFound)
 	})
 }
 

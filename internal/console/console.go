@@ -111,6 +111,8 @@ var Routes = []string{
 	"POST /console/apps/{id}",
 	"POST /console/apps/{id}/enable",
 	"POST /console/apps/{id}/disable",
+	"GET /console/apps/{id}/delete",
+	"POST /console/apps/{id}/delete",
 	"POST /console/apps/{id}/assignments",
 	"POST /console/apps/{id}/assignments/{type}/{principal}/remove",
 	"POST /console/apps/{id}/certificates",
@@ -165,6 +167,8 @@ func (c *Console) Register(mux *http.ServeMux) {
 	handle("POST /console/apps/{id}", c.admin(c.updateApp))
 	handle("POST /console/apps/{id}/enable", c.admin(c.setAppEnabled(true)))
 	handle("POST /console/apps/{id}/disable", c.admin(c.setAppEnabled(false)))
+	handle("GET /console/apps/{id}/delete", c.admin(c.confirmDeleteApp))
+	handle("POST /console/apps/{id}/delete", c.admin(c.deleteApp))
 	handle("POST /console/apps/{id}/assignments", c.admin(c.assignApp))
 	handle("POST /console/apps/{id}/assignments/{type}/{principal}/remove", c.admin(c.unassignApp))
 	handle("POST /console/apps/{id}/certificates", c.admin(c.addAppCertificate))
@@ -282,6 +286,7 @@ var flashes = map[string]string{
 	"app-created":                "The application was created. Assign users or groups to it, and give the service provider the IdP metadata.",
 	"app-saved":                  "The application was saved.",
 	"app-enabled":                "The application was enabled.",
+	"app-deleted":                "The application was deleted.",
 	"app-disabled":               "The application was disabled: nobody can sign in to it.",
 	"assigned":                   "The assignment was added.",
 	"unassigned":                 "The assignment was removed.",

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -205,8 +206,21 @@ func (c *conn) DeleteApp(ctx context.Context, id string) error {
 
 // ListAppCertificates lists an application's certificates (never the keys).
 func (c *conn) ListAppCertificates(ctx context.Context, appID string) ([]apps.Certificate, error) {
-	rows, err := c.q.QueryContext(ctx, `SELECT id, app_id, status, not_before, not_after, cert_pem, created_at
+	return c.queryAppCertificates(ctx, `SELECT id, app_id, status, not_before, not_after, cert_pem, created_at, activate_at
 		FROM app_certificates WHERE app_id = $1 ORDER BY created_at, id`, appID)
+}
+
+// ListDueAppCertificates lists the next certificates, across applications,
+// whose scheduled activation time is at or before now and which have not
+// expired, oldest schedule first.
+func (c *conn) ListDueAppCertificates(ctx context.Context, now time.Time) ([]apps.Certificate, error) {
+	return c.queryAppCertificates(ctx, `SELECT id, app_id, status, not_before, not_after, cert_pem, created_at, activate_at
+		FROM app_certificates WHERE status = 'next' AND activate_at IS NOT NULL AND activate_at <= $1 AND not_after > $1
+		ORDER BY activate_at, id`, micros(now))
+}
+
+func (c *conn) queryAppCertificates(ctx context.Context, query string, args ...any) ([]apps.Certificate, error) {
+	rows, err := c.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, c.wrap(err)
 	}
@@ -215,13 +229,33 @@ func (c *conn) ListAppCertificates(ctx context.Context, appID string) ([]apps.Ce
 	for rows.Next() {
 		var ct apps.Certificate
 		var nb, na, created int64
-		if err := rows.Scan(&ct.ID, &ct.AppID, &ct.Status, &nb, &na, &ct.PEM, &created); err != nil {
+		var at sql.NullInt64
+		if err := rows.Scan(&ct.ID, &ct.AppID, &ct.Status, &nb, &na, &ct.PEM, &created, &at); err != nil {
 			return nil, c.wrap(err)
 		}
 		ct.NotBefore, ct.NotAfter, ct.CreatedAt = fromMicros(nb), fromMicros(na), fromMicros(created)
+		if at.Valid {
+			t := fromMicros(at.Int64)
+			ct.ActivateAt = &t
+		}
 		out = append(out, ct)
 	}
 	return out, c.wrap(rows.Err())
+}
+
+// ClaimDueAppCertificate clears the schedule of a next certificate whose
+// activation time is at or before now. It reports false when the
+// certificate is no longer a scheduled, due next certificate (another
+// replica claimed it first, or an admin changed it): the guard that makes
+// scheduled activation happen exactly once.
+func (c *conn) ClaimDueAppCertificate(ctx context.Context, certID string, now time.Time) (bool, error) {
+	res, err := c.q.ExecContext(ctx, `UPDATE app_certificates SET activate_at = NULL
+		WHERE id = $1 AND status = 'next' AND activate_at IS NOT NULL AND activate_at <= $2`, certID, micros(now))
+	if err != nil {
+		return false, c.wrap(err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, c.wrap(err)
 }
 
 // AppCertificateKey returns the sealed private key of a certificate.
@@ -237,15 +271,21 @@ func (c *conn) AppCertificateKey(ctx context.Context, certID string) (string, er
 // InsertAppCertificate stores a certificate with its sealed private key.
 func (c *conn) InsertAppCertificate(ctx context.Context, ct apps.Certificate, sealedKey string) error {
 	_, err := c.q.ExecContext(ctx, `INSERT INTO app_certificates (id, app_id, status, not_before, not_after, cert_pem,
-		private_key_sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		ct.ID, ct.AppID, ct.Status, micros(ct.NotBefore), micros(ct.NotAfter), ct.PEM, sealedKey, micros(ct.CreatedAt))
+		private_key_sealed, created_at, activate_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		ct.ID, ct.AppID, ct.Status, micros(ct.NotBefore), micros(ct.NotAfter), ct.PEM, sealedKey, micros(ct.CreatedAt),
+		nullMicros(ct.ActivateAt))
 	return c.appWriteErr(err, apps.Application{})
 }
 
 // SetAppCertificateStatus moves a certificate from status from to to; it
-// reports false when the certificate was not in from.
+// reports false when the certificate was not in from. A certificate that
+// leaves the next status loses its activation schedule.
 func (c *conn) SetAppCertificateStatus(ctx context.Context, certID, from, to string) (bool, error) {
-	res, err := c.q.ExecContext(ctx, `UPDATE app_certificates SET status = $1 WHERE id = $2 AND status = $3`, to, certID, from)
+	q := `UPDATE app_certificates SET status = $1, activate_at = NULL WHERE id = $2 AND status = $3`
+	if to == apps.CertNext {
+		q = `UPDATE app_certificates SET status = $1 WHERE id = $2 AND status = $3`
+	}
+	res, err := c.q.ExecContext(ctx, q, to, certID, from)
 	if err != nil {
 		return false, c.appWriteErr(err, apps.Application{})
 	}
