@@ -7,7 +7,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
@@ -31,36 +30,7 @@ func (a *API) previewXML(ctx context.Context, app apps.Application, p apps.Previ
 	if err != nil {
 		return nil, err
 	}
-	x, err := saml.DecodeCertificatePEM([]byte(cert.PEM))
-	if err != nil {
-		return nil, err
-	}
-	signer, err := saml.NewSigner(key, x)
-	if err != nil {
-		return nil, err
-	}
-	sid, err := saml.NewID(nil)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now().UTC()
-	u := saml.IdPURLsFor(a.BaseURL, app.ID)
-	ap := saml.AssertionParams{
-		Issuer: u.EntityID, Audience: app.EntityID, Destination: p.Destination,
-		NameID: p.NameID, NameIDFormat: p.NameIDFormat,
-		SessionIndex: sid, AuthnInstant: now, AuthnContextClassRef: saml.AuthnContextPassword,
-		SessionNotOnOrAfter: now.Add(app.Session()), Now: func() time.Time { return now },
-	}
-	if p.NameIDFormat == saml.NameIDFormatPersistent {
-		ap.SPNameQualifier = app.EntityID
-	}
-	for _, at := range p.Attributes {
-		ap.Attributes = append(ap.Attributes, saml.Attribute{Name: at.Name, NameFormat: at.NameFormat, Values: at.Values})
-	}
-	return saml.BuildResponse(ap, signer, saml.SignOptions{
-		SignResponse:  app.SigningMode != apps.SignAssertion,
-		SignAssertion: app.SigningMode != apps.SignResponse,
-	})
+	return saml.AppPreviewResponse(a.BaseURL, app, p, key, cert.PEM)
 }
 
 // DefaultSSOEvents and MaxSSOEvents bound GET /apps/{app}/sso-events.

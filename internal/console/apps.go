@@ -358,36 +358,7 @@ func (c *Console) previewXML(ctx context.Context, app apps.Application, p apps.P
 	if err != nil {
 		return "", err
 	}
-	x, err := saml.DecodeCertificatePEM([]byte(cert.PEM))
-	if err != nil {
-		return "", err
-	}
-	signer, err := saml.NewSigner(key, x)
-	if err != nil {
-		return "", err
-	}
-	sid, err := saml.NewID(nil)
-	if err != nil {
-		return "", err
-	}
-	now := time.Now().UTC()
-	u := saml.IdPURLsFor(c.BaseURL, app.ID)
-	ap := saml.AssertionParams{
-		Issuer: u.EntityID, Audience: app.EntityID, Destination: p.Destination,
-		NameID: p.NameID, NameIDFormat: p.NameIDFormat,
-		SessionIndex: sid, AuthnInstant: now, AuthnContextClassRef: saml.AuthnContextPassword,
-		SessionNotOnOrAfter: now.Add(app.Session()), Now: func() time.Time { return now },
-	}
-	if p.NameIDFormat == saml.NameIDFormatPersistent {
-		ap.SPNameQualifier = app.EntityID
-	}
-	for _, at := range p.Attributes {
-		ap.Attributes = append(ap.Attributes, saml.Attribute{Name: at.Name, NameFormat: at.NameFormat, Values: at.Values})
-	}
-	out, err := saml.BuildResponse(ap, signer, saml.SignOptions{
-		SignResponse:  app.SigningMode != apps.SignAssertion,
-		SignAssertion: app.SigningMode != apps.SignResponse,
-	})
+	out, err := saml.AppPreviewResponse(c.BaseURL, app, p, key, cert.PEM)
 	return string(out), err
 }
 

@@ -1,7 +1,9 @@
 package saml
 
 import (
+	"crypto"
 	"fmt"
+	"time"
 
 	"github.com/idcenter/idcenter/internal/apps"
 )
@@ -51,4 +53,40 @@ func AppIdPMetadata(base string, app apps.Application, published []apps.Certific
 		md.NameIDFormats = []string{f}
 	}
 	return BuildIdPMetadata(md, nil)
+}
+
+// AppPreviewResponse builds the SAML Response an application's user would
+// receive for preview: IdP-initiated to the preview's destination, signed
+// with key/cert in the application's signing mode, never encrypted; the IDs,
+// instants and session index are examples made now.
+func AppPreviewResponse(base string, app apps.Application, p apps.Preview, key crypto.Signer, certPEM string) ([]byte, error) {
+	x, err := DecodeCertificatePEM([]byte(certPEM))
+	if err != nil {
+		return nil, err
+	}
+	signer, err := NewSigner(key, x)
+	if err != nil {
+		return nil, err
+	}
+	sid, err := NewID(nil)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	ap := AssertionParams{
+		Issuer: IdPURLsFor(base, app.ID).EntityID, Audience: app.EntityID, Destination: p.Destination,
+		NameID: p.NameID, NameIDFormat: p.NameIDFormat,
+		SessionIndex: sid, AuthnInstant: now, AuthnContextClassRef: AuthnContextPassword,
+		SessionNotOnOrAfter: now.Add(app.Session()), Now: func() time.Time { return now },
+	}
+	if p.NameIDFormat == NameIDFormatPersistent {
+		ap.SPNameQualifier = app.EntityID
+	}
+	for _, at := range p.Attributes {
+		ap.Attributes = append(ap.Attributes, Attribute{Name: at.Name, NameFormat: at.NameFormat, Values: at.Values})
+	}
+	return BuildResponse(ap, signer, SignOptions{
+		SignResponse:  app.SigningMode != apps.SignAssertion,
+		SignAssertion: app.SigningMode != apps.SignResponse,
+	})
 }
