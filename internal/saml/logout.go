@@ -52,65 +52,28 @@ type LogoutRequest struct {
 	NameID         NameID
 	SessionIndexes []string
 
-	Binding    string
-	RelayState string
-	Signed     bool
-	Verified   bool
-
-	sig *sigState
+	Envelope
 }
 
 // ParseLogoutRequestRedirect parses a LogoutRequest from the raw query string
 // of an HTTP-Redirect binding request.
 func ParseLogoutRequestRedirect(rawQuery string) (*LogoutRequest, error) {
-	root, st, rs, err := readRedirect(rawQuery, "SAMLRequest")
-	if err != nil {
-		return nil, err
-	}
-	r, err := logoutRequestFrom(root)
-	if err != nil {
-		return nil, err
-	}
-	r.Binding, r.RelayState, r.sig, r.Signed = BindingHTTPRedirect, rs, st, st.signed()
-	return r, nil
+	return parseRedirect(rawQuery, "SAMLRequest", logoutRequestFrom)
 }
 
 // ParseLogoutRequestPOST parses a LogoutRequest from the HTTP-POST binding's
 // SAMLRequest form value and RelayState.
 func ParseLogoutRequestPOST(samlRequest, relayState string) (*LogoutRequest, error) {
-	root, st, err := readPOST(samlRequest, relayState)
-	if err != nil {
-		return nil, err
-	}
-	r, err := logoutRequestFrom(root)
-	if err != nil {
-		return nil, err
-	}
-	r.Binding, r.RelayState, r.sig, r.Signed = BindingHTTPPOST, relayState, st, st.signed()
-	return r, nil
+	return parsePOST(samlRequest, relayState, logoutRequestFrom)
 }
 
 // Verify checks the signature against the SP's certificates; see
 // AuthnRequest.Verify. Logout messages must be signed (IDP-13), so callers
 // treat ErrUnsigned as a refusal.
 func (r *LogoutRequest) Verify(certs []*x509.Certificate, opts VerifyOptions) error {
-	v, err := r.sig.verify(certs, opts)
-	if err != nil {
-		return err
-	}
-	if v != nil {
-		nr, err := logoutRequestFrom(v)
-		if err != nil {
-			return err
-		}
-		if nr.ID != r.ID || nr.Issuer != r.Issuer {
-			return fmt.Errorf("%w: verified content differs", ErrSignature)
-		}
-		nr.Binding, nr.RelayState, nr.Signed, nr.sig = r.Binding, r.RelayState, r.Signed, r.sig
-		*r = *nr
-	}
-	r.Verified = true
-	return nil
+	nr, err := verifyMessage(r, certs, opts, logoutRequestFrom)
+	*r = *nr
+	return err
 }
 
 // Check applies the version, freshness and destination rules, and refuses a
@@ -186,63 +149,26 @@ type LogoutResponse struct {
 	InResponseTo string
 	Status       Status
 
-	Binding    string
-	RelayState string
-	Signed     bool
-	Verified   bool
-
-	sig *sigState
+	Envelope
 }
 
 // ParseLogoutResponseRedirect parses a LogoutResponse from the raw query
 // string of an HTTP-Redirect binding request.
 func ParseLogoutResponseRedirect(rawQuery string) (*LogoutResponse, error) {
-	root, st, rs, err := readRedirect(rawQuery, "SAMLResponse")
-	if err != nil {
-		return nil, err
-	}
-	r, err := logoutResponseFrom(root)
-	if err != nil {
-		return nil, err
-	}
-	r.Binding, r.RelayState, r.sig, r.Signed = BindingHTTPRedirect, rs, st, st.signed()
-	return r, nil
+	return parseRedirect(rawQuery, "SAMLResponse", logoutResponseFrom)
 }
 
 // ParseLogoutResponsePOST parses a LogoutResponse from the HTTP-POST
 // binding's SAMLResponse form value and RelayState.
 func ParseLogoutResponsePOST(samlResponse, relayState string) (*LogoutResponse, error) {
-	root, st, err := readPOST(samlResponse, relayState)
-	if err != nil {
-		return nil, err
-	}
-	r, err := logoutResponseFrom(root)
-	if err != nil {
-		return nil, err
-	}
-	r.Binding, r.RelayState, r.sig, r.Signed = BindingHTTPPOST, relayState, st, st.signed()
-	return r, nil
+	return parsePOST(samlResponse, relayState, logoutResponseFrom)
 }
 
 // Verify checks the signature; see AuthnRequest.Verify.
 func (r *LogoutResponse) Verify(certs []*x509.Certificate, opts VerifyOptions) error {
-	v, err := r.sig.verify(certs, opts)
-	if err != nil {
-		return err
-	}
-	if v != nil {
-		nr, err := logoutResponseFrom(v)
-		if err != nil {
-			return err
-		}
-		if nr.ID != r.ID || nr.Issuer != r.Issuer {
-			return fmt.Errorf("%w: verified content differs", ErrSignature)
-		}
-		nr.Binding, nr.RelayState, nr.Signed, nr.sig = r.Binding, r.RelayState, r.Signed, r.sig
-		*r = *nr
-	}
-	r.Verified = true
-	return nil
+	nr, err := verifyMessage(r, certs, opts, logoutResponseFrom)
+	*r = *nr
+	return err
 }
 
 // Check applies the version, freshness and destination rules.

@@ -412,16 +412,7 @@ type AuthnRequest struct {
 	NameIDPolicy                  *NameIDPolicy
 	RequestedAuthnContext         *RequestedAuthnContext
 
-	// Binding is BindingHTTPRedirect or BindingHTTPPOST.
-	Binding string
-	// RelayState is the decoded RelayState, passed back unchanged.
-	RelayState string
-	// Signed reports whether the request carries a signature (query
-	// Signature, or an enveloped ds:Signature). Verified is set by Verify.
-	Signed   bool
-	Verified bool
-
-	sig *sigState
+	Envelope
 }
 
 // ParseAuthnRequestRedirect parses an AuthnRequest from the raw query string
@@ -429,31 +420,13 @@ type AuthnRequest struct {
 // form), keeping the raw values so Verify can check the signature over the
 // exact bytes received.
 func ParseAuthnRequestRedirect(rawQuery string) (*AuthnRequest, error) {
-	root, st, rs, err := readRedirect(rawQuery, "SAMLRequest")
-	if err != nil {
-		return nil, err
-	}
-	r, err := authnRequestFrom(root)
-	if err != nil {
-		return nil, err
-	}
-	r.Binding, r.RelayState, r.sig, r.Signed = BindingHTTPRedirect, rs, st, st.signed()
-	return r, nil
+	return parseRedirect(rawQuery, "SAMLRequest", authnRequestFrom)
 }
 
 // ParseAuthnRequestPOST parses an AuthnRequest from the HTTP-POST binding's
 // SAMLRequest form value (base64) and RelayState.
 func ParseAuthnRequestPOST(samlRequest, relayState string) (*AuthnRequest, error) {
-	root, st, err := readPOST(samlRequest, relayState)
-	if err != nil {
-		return nil, err
-	}
-	r, err := authnRequestFrom(root)
-	if err != nil {
-		return nil, err
-	}
-	r.Binding, r.RelayState, r.sig, r.Signed = BindingHTTPPOST, relayState, st, st.signed()
-	return r, nil
+	return parsePOST(samlRequest, relayState, authnRequestFrom)
 }
 
 // Verify checks the request's signature against the SP's certificates (any
@@ -461,23 +434,9 @@ func ParseAuthnRequestPOST(samlRequest, relayState string) (*AuthnRequest, error
 // signature. For the POST binding every field is then re-read from the bytes
 // goxmldsig verified.
 func (r *AuthnRequest) Verify(certs []*x509.Certificate, opts VerifyOptions) error {
-	v, err := r.sig.verify(certs, opts)
-	if err != nil {
-		return err
-	}
-	if v != nil {
-		nr, err := authnRequestFrom(v)
-		if err != nil {
-			return err
-		}
-		if nr.ID != r.ID || nr.Issuer != r.Issuer {
-			return fmt.Errorf("%w: verified content differs", ErrSignature)
-		}
-		nr.Binding, nr.RelayState, nr.Signed, nr.sig = r.Binding, r.RelayState, r.Signed, r.sig
-		*r = *nr
-	}
-	r.Verified = true
-	return nil
+	nr, err := verifyMessage(r, certs, opts, authnRequestFrom)
+	*r = *nr
+	return err
 }
 
 // Check applies the version, freshness and destination rules.
