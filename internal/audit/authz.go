@@ -6,6 +6,9 @@ import "github.com/idcenter/idcenter/internal/errs"
 const (
 	RoleAdmin   = "admin"
 	RoleAuditor = "auditor"
+	// RoleSCIM is held by SCIM provisioning tokens only: it may provision
+	// ordinary users and groups through /scim/v2 and nothing else.
+	RoleSCIM = "scim"
 )
 
 // RequireRole returns errs.ErrForbidden unless actor holds one of roles. The

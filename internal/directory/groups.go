@@ -10,7 +10,7 @@ import (
 
 // CreateGroup stores a new group with optional initial members (ids or userNames).
 func (s *Service) CreateGroup(ctx context.Context, actor audit.Actor, g Group, members []string) (Group, error) {
-	if err := canWrite(actor); err != nil {
+	if err := canProvisionWrite(actor); err != nil {
 		return Group{}, err
 	}
 	var out Group
@@ -49,7 +49,7 @@ func groupForDiff(g Group) Group {
 
 // GetGroup returns the group with this id or display name.
 func (s *Service) GetGroup(ctx context.Context, actor audit.Actor, key string) (Group, error) {
-	if err := canRead(actor); err != nil {
+	if err := canProvision(actor); err != nil {
 		return Group{}, err
 	}
 	return resolveGroup(ctx, s.Store, key)
@@ -73,7 +73,7 @@ func (s *Service) ListGroups(ctx context.Context, actor audit.Actor, f GroupFilt
 
 // UpdateGroup applies mutate to a group; see UpdateUser for ifVersion.
 func (s *Service) UpdateGroup(ctx context.Context, actor audit.Actor, key string, ifVersion int64, mutate func(*Group) error) (Group, error) {
-	if err := canWrite(actor); err != nil {
+	if err := canProvisionWrite(actor); err != nil {
 		return Group{}, err
 	}
 	var out Group
@@ -115,7 +115,7 @@ func (s *Service) UpdateGroupTx(ctx context.Context, tx Tx, actor audit.Actor, c
 
 // DeleteGroup removes a group and its memberships.
 func (s *Service) DeleteGroup(ctx context.Context, actor audit.Actor, key string) error {
-	if err := canWrite(actor); err != nil {
+	if err := canProvisionWrite(actor); err != nil {
 		return err
 	}
 	return s.Store.WithTx(ctx, func(tx Tx) error {
@@ -147,7 +147,7 @@ func (s *Service) RemoveMembers(ctx context.Context, actor audit.Actor, groupKey
 }
 
 func (s *Service) changeMembers(ctx context.Context, actor audit.Actor, groupKey string, users []string, add bool) (Group, error) {
-	if err := canWrite(actor); err != nil {
+	if err := canProvisionWrite(actor); err != nil {
 		return Group{}, err
 	}
 	var out Group
@@ -170,11 +170,14 @@ func (s *Service) changeMembers(ctx context.Context, actor audit.Actor, groupKey
 	return out, err
 }
 
-func (s *Service) resolveMembers(ctx context.Context, tx Tx, users []string) ([]User, error) {
+func (s *Service) resolveMembers(ctx context.Context, tx Tx, actor audit.Actor, users []string) ([]User, error) {
 	v := &errs.Invalid{}
 	out := make([]User, 0, len(users))
 	for _, key := range users {
 		u, err := resolveUser(ctx, tx, key)
+		if err == nil && hiddenFrom(actor, u) {
+			err = errs.ErrNotFound
+		}
 		if errors.Is(err, errs.ErrNotFound) {
 			v.Add("members", "unknown user %q", key)
 			continue
@@ -189,7 +192,7 @@ func (s *Service) resolveMembers(ctx context.Context, tx Tx, users []string) ([]
 
 // AddMembersTx adds users to g inside tx and returns how many were added.
 func (s *Service) AddMembersTx(ctx context.Context, tx Tx, actor audit.Actor, g Group, users []string) (int, error) {
-	us, err := s.resolveMembers(ctx, tx, users)
+	us, err := s.resolveMembers(ctx, tx, actor, users)
 	if err != nil {
 		return 0, err
 	}
@@ -212,7 +215,7 @@ func (s *Service) AddMembersTx(ctx context.Context, tx Tx, actor audit.Actor, g 
 
 // RemoveMembersTx removes users from g inside tx.
 func (s *Service) RemoveMembersTx(ctx context.Context, tx Tx, actor audit.Actor, g Group, users []string) (int, error) {
-	us, err := s.resolveMembers(ctx, tx, users)
+	us, err := s.resolveMembers(ctx, tx, actor, users)
 	if err != nil {
 		return 0, err
 	}
@@ -235,7 +238,7 @@ func (s *Service) RemoveMembersTx(ctx context.Context, tx Tx, actor audit.Actor,
 
 // ListMembers lists a group's members in userName order.
 func (s *Service) ListMembers(ctx context.Context, actor audit.Actor, groupKey, cursor string, limit int) ([]Member, string, error) {
-	if err := canRead(actor); err != nil {
+	if err := canProvision(actor); err != nil {
 		return nil, "", err
 	}
 	g, err := resolveGroup(ctx, s.Store, groupKey)
@@ -243,4 +246,48 @@ func (s *Service) ListMembers(ctx context.Context, actor audit.Actor, groupKey, 
 		return nil, "", err
 	}
 	return s.Store.ListMembers(ctx, g.ID, cursor, clampLimit(limit))
+}
+
+// ChangeGroup updates a group's attributes (mutate may be nil) and adds and
+// removes members (user ids) in one transaction. With ifVersion set the
+// change applies only to that version. Removing a user who no longer exists
+// is not an error; adding one is.
+func (s *Service) ChangeGroup(ctx context.Context, actor audit.Actor, key string, ifVersion int64, mutate func(*Group) error, add, remove []string) (Group, error) {
+	if err := canProvisionWrite(actor); err != nil {
+		return Group{}, err
+	}
+	var out Group
+	err := s.Store.WithTx(ctx, func(tx Tx) error {
+		g, err := resolveGroup(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		if ifVersion != 0 && ifVersion != g.Version {
+			return &errs.Conflict{Kind: "group", Stale: true}
+		}
+		if mutate != nil {
+			if g, err = s.UpdateGroupTx(ctx, tx, actor, g, 0, mutate); err != nil {
+				return err
+			}
+		}
+		var known []string
+		for _, id := range remove {
+			if u, err := tx.GetUser(ctx, id); err == nil {
+				if !hiddenFrom(actor, u) { // provisioning cannot touch privileged users
+					known = append(known, id)
+				}
+			} else if !errors.Is(err, errs.ErrNotFound) {
+				return err
+			}
+		}
+		if _, err := s.RemoveMembersTx(ctx, tx, actor, g, known); err != nil {
+			return err
+		}
+		if _, err := s.AddMembersTx(ctx, tx, actor, g, add); err != nil {
+			return err
+		}
+		out, err = tx.GetGroup(ctx, g.ID)
+		return err
+	})
+	return out, err
 }

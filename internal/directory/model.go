@@ -59,10 +59,13 @@ const (
 )
 
 // Managed-by values: who owns an object. Declarative apply only touches
-// objects it manages (unless pruning).
+// objects it manages (unless pruning); it never deletes SCIM-managed ones.
 const (
 	ManagedByHand  = ""
 	ManagedByApply = "apply"
+	// ManagedBySCIM marks users and groups created through /scim/v2: the
+	// identity provider's next sync overwrites hand edits.
+	ManagedBySCIM = "scim"
 )
 
 // User is a person in the directory. It never carries credentials.

@@ -25,6 +25,10 @@ type Reader interface {
 	GetGroupByName(ctx context.Context, displayName string) (Group, error)
 	ListGroups(ctx context.Context, f GroupFilter) ([]Group, string, error)
 	ListMembers(ctx context.Context, groupID, cursor string, limit int) ([]Member, string, error)
+	QueryUsers(ctx context.Context, q Query) ([]User, error)
+	CountUsers(ctx context.Context, where Pred) (int, error)
+	QueryGroups(ctx context.Context, q Query) ([]Group, error)
+	CountGroups(ctx context.Context, where Pred) (int, error)
 }
 
 // Tx is a read-write store transaction. Update methods are guarded by the
@@ -82,8 +86,11 @@ func canWrite(a audit.Actor) error { return audit.RequireRole(a, RoleAdmin) }
 
 // CreateUser validates u and stores it as a new user.
 func (s *Service) CreateUser(ctx context.Context, actor audit.Actor, u User) (User, error) {
-	if err := canWrite(actor); err != nil {
+	if err := canProvisionWrite(actor); err != nil {
 		return User{}, err
+	}
+	if actor.Role == audit.RoleSCIM && u.Role != RoleNone {
+		return User{}, errs.ErrForbidden
 	}
 	var out User
 	err := s.Store.WithTx(ctx, func(tx Tx) error {
@@ -153,10 +160,14 @@ func resolveGroup(ctx context.Context, r Reader, key string) (Group, error) {
 
 // GetUser returns the user with this id or userName.
 func (s *Service) GetUser(ctx context.Context, actor audit.Actor, key string) (User, error) {
-	if err := canRead(actor); err != nil {
+	if err := canProvision(actor); err != nil {
 		return User{}, err
 	}
-	return resolveUser(ctx, s.Store, key)
+	u, err := resolveUser(ctx, s.Store, key)
+	if err == nil {
+		err = notFoundFor(actor, u)
+	}
+	return u, err
 }
 
 // ListUsers lists users in userName order with cursor paging.
@@ -189,13 +200,16 @@ func clampLimit(n int) int {
 // ifVersion is non-zero the update fails with a stale conflict unless the
 // stored version equals it. Concurrent updates never overwrite each other.
 func (s *Service) UpdateUser(ctx context.Context, actor audit.Actor, key string, ifVersion int64, mutate func(*User) error) (User, error) {
-	if err := canWrite(actor); err != nil {
+	if err := canProvisionWrite(actor); err != nil {
 		return User{}, err
 	}
 	var out User
 	err := s.Store.WithTx(ctx, func(tx Tx) error {
 		cur, err := resolveUser(ctx, tx, key)
 		if err != nil {
+			return err
+		}
+		if err := notFoundFor(actor, cur); err != nil {
 			return err
 		}
 		out, err = s.UpdateUserTx(ctx, tx, actor, cur, ifVersion, mutate)
@@ -221,6 +235,9 @@ func (s *Service) UpdateUserTx(ctx context.Context, tx Tx, actor audit.Actor, cu
 	}
 	// Identity and bookkeeping fields are not the caller's to change.
 	next.ID, next.Created, next.Version = cur.ID, cur.Created, cur.Version
+	if actor.Role == audit.RoleSCIM {
+		next.Role = cur.Role // provisioning never grants privilege
+	}
 	if err := normalizeUser(&next); err != nil {
 		return User{}, err
 	}
@@ -275,12 +292,15 @@ func (s *Service) guardLastAdmin(ctx context.Context, tx Tx, cur User, staysAdmi
 
 // DeleteUser removes a user and their memberships.
 func (s *Service) DeleteUser(ctx context.Context, actor audit.Actor, key string) error {
-	if err := canWrite(actor); err != nil {
+	if err := canProvisionWrite(actor); err != nil {
 		return err
 	}
 	return s.Store.WithTx(ctx, func(tx Tx) error {
 		u, err := resolveUser(ctx, tx, key)
 		if err != nil {
+			return err
+		}
+		if err := notFoundFor(actor, u); err != nil {
 			return err
 		}
 		return s.DeleteUserTx(ctx, tx, actor, u)
