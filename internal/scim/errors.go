@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/idcenter/idcenter/internal/errs"
@@ -84,11 +83,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if se.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
 	}
-	body := map[string]any{"schemas": []string{URNError}, "status": strconv.Itoa(se.Status), "detail": se.Detail}
-	if se.ScimType != "" {
-		body["scimType"] = se.ScimType
-	}
-	writeJSON(w, se.Status, body)
+	writeJSON(w, se.Status, errorBody(se))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

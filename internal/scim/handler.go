@@ -57,6 +57,7 @@ type Handler struct {
 
 	mu           sync.Mutex
 	lastFailures map[string]time.Time
+	mux          *http.ServeMux // where Register mounted the handlers (Bulk dispatches through it)
 }
 
 func (h *Handler) base() string { return strings.TrimRight(h.BaseURL, "/") + Prefix }
@@ -93,7 +94,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		{"PUT /Groups/{id}", h.replaceGroup},
 		{"PATCH /Groups/{id}", h.patchGroup},
 		{"DELETE /Groups/{id}", h.deleteGroup},
+		{"POST /Bulk", h.bulk},
 	}
+	h.mux = mux
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")
 		mux.Handle(method+" "+Prefix+path, h.wrap(rt.fn))

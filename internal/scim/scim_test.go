@@ -13,8 +13,8 @@ func TestUserLifecycle(t *testing.T) {
 		r := s.do("POST", "/Users", map[string]any{
 			"schemas":  []string{scim.URNUser, scim.URNEnterprise},
 			"userName": "Barbara.Jensen@example.com", "externalId": "bjensen",
-			"name":   map[string]any{"givenName": "Barbara", "familyName": "Jensen"},
-			"emails": []any{map[string]any{"value": "bjensen@example.com", "type": "work", "primary": true}},
+			"name":             map[string]any{"givenName": "Barbara", "familyName": "Jensen"},
+			"emails":           []any{map[string]any{"value": "bjensen@example.com", "type": "work", "primary": true}},
 			scim.URNEnterprise: map[string]any{"department": "Tour Operations", "employeeNumber": "701984"},
 			"password":         "t1meMa$heen",
 		}).must(t, http.StatusCreated)
@@ -100,6 +100,70 @@ func TestAuthRequired(t *testing.T) {
 				}
 				r.scimError(t, http.StatusUnauthorized, "")
 			}
+		}
+	})
+}
+
+func TestBulk(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *server) {
+		r := s.do("POST", "/Bulk", map[string]any{
+			"schemas": []string{scim.URNBulkRequest},
+			"Operations": []any{
+				// The group comes first and refers to a user created later.
+				map[string]any{"method": "POST", "path": "/Groups", "bulkId": "g1", "data": map[string]any{
+					"displayName": "Tour Guides", "members": []any{map[string]any{"value": "bulkId:u1"}}}},
+				map[string]any{"method": "POST", "path": "/Users", "bulkId": "u1", "data": map[string]any{"userName": "alice@example.com"}},
+				map[string]any{"method": "POST", "path": "/Users", "bulkId": "dup", "data": map[string]any{"userName": "ALICE@example.com"}},
+				// A cycle: each manager is the other.
+				map[string]any{"method": "POST", "path": "/Users", "bulkId": "c1", "data": map[string]any{"userName": "c1@example.com",
+					scim.URNEnterprise: map[string]any{"manager": map[string]any{"value": "bulkId:c2"}}}},
+				map[string]any{"method": "POST", "path": "/Users", "bulkId": "c2", "data": map[string]any{"userName": "c2@example.com",
+					scim.URNEnterprise: map[string]any{"manager": map[string]any{"value": "bulkId:c1"}}}},
+				map[string]any{"method": "PATCH", "path": "/Users/bulkId:u1", "data": map[string]any{
+					"Operations": []any{map[string]any{"op": "replace", "path": "displayName", "value": "Alice"}}}},
+				map[string]any{"method": "GET", "path": "/Users"},
+			},
+		}).must(t, http.StatusOK)
+		ops, _ := r.Body["Operations"].([]any)
+		status := map[string]string{}
+		for i, o := range ops {
+			m := o.(map[string]any)
+			key, _ := m["bulkId"].(string)
+			if key == "" {
+				key = fmt.Sprint(i)
+			}
+			status[key] = m["status"].(string)
+		}
+		want := map[string]string{"g1": "201", "u1": "201", "dup": "409", "c1": "409", "c2": "409", "5": "200", "6": "400"}
+		if fmt.Sprint(status) != fmt.Sprint(want) {
+			t.Errorf("statuses = %v, want %v\n%s", status, want, r.Raw)
+		}
+		l := s.do("GET", "/Groups?filter="+q(`displayName eq "Tour Guides"`), nil).must(t, http.StatusOK)
+		if l.total() != 1 {
+			t.Fatalf("group not created: %s", l.Raw)
+		}
+		members := s.memberValues(l.resources()[0]["id"].(string))
+		u := s.do("GET", "/Users?filter="+q(`userName eq "alice@example.com"`), nil).must(t, http.StatusOK).resources()
+		if len(members) != 1 || len(u) != 1 || members[0] != u[0]["id"] || u[0]["displayName"] != "Alice" {
+			t.Errorf("members %v, user %v", members, u)
+		}
+
+		var many []any
+		for i := 0; i <= scim.BulkMaxOperations; i++ {
+			many = append(many, map[string]any{"method": "DELETE", "path": "/Users/x"})
+		}
+		s.do("POST", "/Bulk", map[string]any{"Operations": many}).scimError(t, http.StatusRequestEntityTooLarge, "tooMany")
+
+		// failOnErrors stops after the first failure.
+		r = s.do("POST", "/Bulk", map[string]any{"failOnErrors": 1, "Operations": []any{
+			map[string]any{"method": "DELETE", "path": "/Users/nope"},
+			map[string]any{"method": "POST", "path": "/Users", "data": map[string]any{"userName": "never@example.com"}},
+		}}).must(t, http.StatusOK)
+		if ops, _ := r.Body["Operations"].([]any); len(ops) != 1 {
+			t.Errorf("failOnErrors: %s", r.Raw)
+		}
+		if s.do("GET", "/Users?filter="+q(`userName eq "never@example.com"`), nil).must(t, http.StatusOK).total() != 0 {
+			t.Error("an operation after failOnErrors ran")
 		}
 	})
 }
