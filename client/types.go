@@ -47,9 +47,21 @@ type Enterprise struct {
 }
 
 // Roles a user or token can hold. A user without a role is an ordinary user.
+// RoleSCIM is held by SCIM provisioning tokens only: they authenticate on
+// the SCIM server (/scim/v2), never on the admin API.
 const (
 	RoleAdmin   = "admin"
 	RoleAuditor = "auditor"
+	RoleSCIM    = "scim"
+)
+
+// Values of User.ManagedBy and Group.ManagedBy: who owns the object.
+const (
+	ManagedByHand  = ""      // created through the console, the API or the CLI
+	ManagedByApply = "apply" // created by idcenter apply
+	// ManagedBySCIM objects were created by an identity provider through
+	// SCIM: its next sync overwrites hand edits, and apply --prune keeps them.
+	ManagedBySCIM = "scim"
 )
 
 // User is a person in the directory. ID, ManagedBy, Created, LastModified and
@@ -123,7 +135,7 @@ type Member struct {
 type Token struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
-	Role       string     `json:"role"`
+	Role       string     `json:"role"` // RoleAdmin, RoleAuditor or RoleSCIM
 	Hint       string     `json:"hint"` // first characters of the secret
 	CreatedAt  time.Time  `json:"createdAt"`
 	CreatedBy  string     `json:"createdBy,omitempty"`

@@ -61,6 +61,9 @@ type CLI struct {
 	Groups GroupsCmd `cmd:"" help:"Manage groups and their members." group:"Admin commands:"`
 	Apps   AppsCmd   `cmd:"" help:"Manage SAML applications, their assignments and certificates." group:"Admin commands:"`
 	Tokens TokensCmd `cmd:"" help:"Manage admin API tokens." group:"Admin commands:"`
+
+	SCIMTokens SCIMTokensCmd `cmd:"" name:"scim-tokens" help:"Manage SCIM provisioning tokens for identity providers." group:"Admin commands:"`
+
 	Audit  AuditCmd  `cmd:"" help:"Read the audit trail." group:"Admin commands:"`
 	Apply  ApplyCmd  `cmd:"" help:"Apply a declarative YAML description of users and groups." group:"Admin commands:"`
 	Export ExportCmd `cmd:"" help:"Print users and groups as a declarative YAML document." group:"Admin commands:"`

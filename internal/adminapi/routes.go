@@ -80,7 +80,7 @@ var (
 
 func (a *API) table() []route {
 	return append([]route{
-		{Method: "GET", Path: "/whoami", ID: "whoAmI", Tag: "meta", Summary: "Describe the caller", Access: accessAny, Status: 200, Resp: WhoAmI{}, h: a.whoAmI},
+		{Method: "GET", Path: "/whoami", ID: "whoAmI", Tag: "meta", Summary: "Describe the caller", Access: accessRead, Status: 200, Resp: WhoAmI{}, h: a.whoAmI},
 
 		{Method: "GET", Path: "/users", ID: "listUsers", Tag: "users", Summary: "List users in userName order", Access: accessRead,
 			Query: append([]param{{"userName", "string", "exact userName (case-insensitive)"}, {"prefix", "string", "userName prefix"},
@@ -140,11 +140,11 @@ func (a *API) table() []route {
 			Status: 200, Resp: List[audit.Event]{}, h: a.listAudit},
 
 		{Method: "POST", Path: "/apply", ID: "apply", Tag: "config", Summary: "Apply a declarative document (plan, or plan and apply in one transaction)", Access: accessAdmin,
-			Query: []param{{"dryRun", "boolean", "only compute the plan"}, {"prune", "boolean", "also delete objects not created by apply"}},
+			Query: []param{{"dryRun", "boolean", "only compute the plan"}, {"prune", "boolean", "also delete objects not created by apply (SCIM-provisioned users and groups are kept)"}},
 			Body:  "", BodyMedia: "application/yaml", Status: 200, Resp: PlanResult{}, h: a.apply},
 		{Method: "GET", Path: "/export", ID: "export", Tag: "config", Summary: "Export the directory as a declarative document", Access: accessRead,
 			Status: 200, Resp: "", RespMedia: "application/yaml", h: a.export},
-	}, a.appRoutes()...)
+	}, append(a.appRoutes(), a.scimTokenRoutes()...)...)
 }
 
 func (a *API) whoAmI(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/idcenter/idcenter/internal/adminapi"
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
@@ -27,6 +29,7 @@ import (
 	"github.com/idcenter/idcenter/internal/mail"
 	"github.com/idcenter/idcenter/internal/portal"
 	"github.com/idcenter/idcenter/internal/saml/idp"
+	"github.com/idcenter/idcenter/internal/scim"
 	"github.com/idcenter/idcenter/internal/session"
 	"github.com/idcenter/idcenter/internal/store/postgres"
 	"github.com/idcenter/idcenter/internal/store/sqlite"
@@ -44,6 +47,7 @@ type App struct {
 	Directory *directory.Service
 	Tokens    *tokens.Service
 	API       *adminapi.API
+	SCIM      *scim.Handler
 	Sessions  *session.Service
 	Auth      *authn.Service
 	Portal    *portal.Portal
@@ -52,9 +56,13 @@ type App struct {
 	Mail      mail.Sender
 	Apps      *apps.Service
 	IdP       *idp.Handler
+	// FetchSPMetadata fetches SP metadata for the periodic refresh
+	// (RefreshMetadata); wireApps sets saml.FetchSPMetadata, tests replace it.
+	FetchSPMetadata apps.MetadataFetcher
 
-	metrics *metrics
-	handler http.Handler
+	metrics                 *metrics
+	metadataRefreshFailures prometheus.Counter
+	handler                 http.Handler
 }
 
 // OpenStore opens the configured store without migrating it.
@@ -126,7 +134,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstor
 	}
 	a.metrics = newMetrics()
 	a.wireApps()
-	a.metrics.reg.MustRegister(newCertExpiry(a.Apps))
+	a.metrics.reg.MustRegister(newCertExpiry(a.Apps), newTokenExpiry(a.Tokens))
 	a.API = &adminapi.API{
 		Directory:   a.Directory,
 		Tokens:      a.Tokens,
@@ -141,6 +149,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstor
 		Log:         log,
 		OnError:     a.metrics.observeError,
 	}
+	a.SCIM = &scim.Handler{Directory: a.Directory, Auth: a.Tokens, Audit: st, BaseURL: cfg.PublicURL(), Log: log}
 	a.handler = a.routes()
 	return a, nil
 }
@@ -172,6 +181,7 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", a.metrics.handler())
 	a.API.Register(mux)
+	a.SCIM.Register(mux)
 	mw := &httpx.Middleware{
 		Log: a.Log, Proxies: httpx.ParseProxies(a.Config.HTTP.TrustedProxies),
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Observe: a.metrics.observe,
@@ -188,7 +198,7 @@ func apiHeaders(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
-		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, scim.Prefix+"/") || r.URL.Path == "/metrics" || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 		}
@@ -225,8 +235,10 @@ func (a *App) Server() *http.Server {
 	}
 }
 
-// janitor purges expired sessions, tokens and counters now and then, and
-// activates application signing certificates whose scheduled time has come.
+// janitor purges expired sessions, tokens and counters now and then,
+// activates application signing certificates whose scheduled time has come,
+// and refreshes SP metadata fetched by URL once it is older than
+// apps.metadata_refresh_interval (RefreshMetadata).
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -241,6 +253,9 @@ func (a *App) janitor(ctx context.Context) {
 				a.Log.Warn("scheduled certificate activation failed", "error", err.Error())
 			} else if n > 0 {
 				a.Log.Info("activated scheduled signing certificates", "count", n)
+			}
+			if _, err := a.RefreshMetadata(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Warn("SP metadata refresh failed", "error", err.Error())
 			}
 		}
 		select {

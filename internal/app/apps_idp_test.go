@@ -2,10 +2,14 @@ package app_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"strings"
 	"testing"
 
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/idcenter/idcenter/internal/saml"
 	"github.com/idcenter/idcenter/internal/testenv"
 )
 
@@ -61,12 +65,18 @@ func TestAppIdPAddresses(t *testing.T) {
 		if pub.Status != 200 || !bytes.Equal(pub.Body, api.Body) {
 			t.Errorf("metadata URL (%d) differs from the API's:\n%s\n---\n%s", pub.Status, pub.Body, api.Body)
 		}
-		// During rotation both certificates are published.
+		// The metadata is signed by the active certificate (signature checked
+		// in depth in internal/saml; here: the served document verifies).
+		active := s.must(200, "GET", "/api/v1/apps/wiki/certificate.pem", nil).Body
+		verifyMetadata(t, api.Body, active)
+		// During rotation both certificates are published, as signing
+		// KeyDescriptors (the signature's KeyInfo carries the active one).
 		s.must(201, "POST", "/api/v1/apps/wiki/certificates", nil)
 		api = s.must(200, "GET", "/api/v1/apps/wiki/metadata", nil)
-		if n := strings.Count(string(api.Body), "<ds:X509Certificate>"); n != 2 {
+		if n := strings.Count(string(api.Body), "<md:KeyDescriptor use=\"signing\">"); n != 2 {
 			t.Errorf("metadata during rotation: %d certificates\n%s", n, api.Body)
 		}
+		verifyMetadata(t, api.Body, active)
 		if r := s.do("GET", "/api/v1/apps/nope/metadata", adminToken, nil); r.Status != 404 {
 			t.Errorf("unknown app metadata: %d %s", r.Status, r.Body)
 		}
@@ -77,4 +87,22 @@ func TestAppIdPAddresses(t *testing.T) {
 	}
 	t.Run("sqlite", func(t *testing.T) { run(t, "") })
 	t.Run("postgres", func(t *testing.T) { run(t, testenv.PostgresDSN(t)) })
+}
+
+// verifyMetadata checks the enveloped signature of IdP metadata with
+// goxmldsig against the PEM certificate.
+func verifyMetadata(t *testing.T, md, certPEM []byte) {
+	t.Helper()
+	cert, err := saml.DecodeCertificatePEM(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := saml.ParseUntrusted(md, saml.MaxMetadataBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
+	if _, err := ctx.Validate(doc.Root()); err != nil {
+		t.Errorf("metadata signature does not verify: %v\n%s", err, md)
+	}
 }

@@ -29,7 +29,7 @@ func TestLayering(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{"portal", "console", "adminapi", "web", "httpx"} {
+	for _, p := range []string{"portal", "console", "adminapi", "web", "httpx", "scim"} {
 		for _, dep := range list(`{{join .Deps " "}}`, p) {
 			if strings.HasPrefix(dep, mod+"store") {
 				t.Errorf("surface %s depends on %s", p, dep)

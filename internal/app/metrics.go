@@ -8,6 +8,7 @@ import (
 
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
+	"github.com/idcenter/idcenter/internal/tokens"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -145,5 +146,43 @@ func (c *certExpiry) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, cert.NotAfter.Sub(now).Seconds(), app.DisplayName)
 			}
 		}
+	}
+}
+
+// tokenExpiry is a Prometheus collector computing, at scrape time,
+// idcenter_token_expiry_seconds{name,role}: the seconds until each
+// unrevoked API or SCIM token with an expiry expires (negative once expired;
+// revoke an expired token to drop it). Token names are admin-controlled and
+// bounded by the number of tokens, so cardinality stays bounded; secrets and
+// hints are never labels.
+type tokenExpiry struct {
+	tokens *tokens.Service
+	now    func() time.Time
+	desc   *prometheus.Desc
+}
+
+func newTokenExpiry(s *tokens.Service) *tokenExpiry {
+	return &tokenExpiry{tokens: s, now: time.Now, desc: prometheus.NewDesc("idcenter_token_expiry_seconds",
+		"Seconds until the API or SCIM token expires (negative once expired); tokens without expiry and revoked tokens are left out.",
+		[]string{"name", "role"}, nil)}
+}
+
+func (c *tokenExpiry) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect lists the tokens with the system actor; a store error leaves the
+// gauge out of this scrape.
+func (c *tokenExpiry) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	list, err := c.tokens.List(ctx, audit.System)
+	if err != nil {
+		return
+	}
+	now := c.now()
+	for _, t := range list {
+		if t.RevokedAt != nil || t.ExpiresAt == nil {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, t.ExpiresAt.Sub(now).Seconds(), t.Name, t.Role)
 	}
 }

@@ -25,6 +25,7 @@ func (a *App) registerConsole(mux *http.ServeMux) {
 		Sessions:  a.Sessions,
 		Apps:      a.Apps,
 		BaseURL:   a.Config.PublicURL(),
+		Tokens:    a.Tokens,
 		Log:       a.Log,
 		Guard:     a.Portal.SignedIn,
 		SameSite:  a.Portal.ConsoleRequest,

@@ -176,19 +176,38 @@ func (s *Service) activeCertificate(ctx context.Context, appID string) (Certific
 	return Certificate{}, errs.NotFound("active certificate of app", appID)
 }
 
-// PublishedCertificates returns the certificates IdP metadata publishes
-// for the application: the active one, then the next one if any, so service
-// providers trust the next key before it starts signing.
-func (s *Service) PublishedCertificates(ctx context.Context, appID string) ([]Certificate, error) {
+// PublishedKeys is what an application's IdP metadata is built from.
+type PublishedKeys struct {
+	// Certificates are the certificates the metadata publishes: the active
+	// one, then the next one if any, so service providers trust the next
+	// key before it starts signing.
+	Certificates []Certificate
+	// Signer is the active certificate's private key: it signs the
+	// metadata document. Never serialised.
+	Signer crypto.Signer `json:"-"`
+	// Active is the certificate of Signer.
+	Active Certificate
+	// At is when the keys were read, by the service's clock; the metadata's
+	// validity counts from it.
+	At time.Time
+}
+
+// PublishedCertificates returns what IdP metadata publishes for the
+// application, and the active key that signs it (PublishedKeys). Only the
+// metadata builders call it.
+func (s *Service) PublishedCertificates(ctx context.Context, appID string) (PublishedKeys, error) {
 	cs, err := s.certificates(ctx, s.Store, appID)
 	if err != nil {
-		return nil, err
+		return PublishedKeys{}, err
 	}
-	var out []Certificate
+	out := PublishedKeys{At: s.now()}
 	for _, c := range cs {
 		if c.Status == CertActive || c.Status == CertNext {
-			out = append(out, c)
+			out.Certificates = append(out.Certificates, c)
 		}
+	}
+	if out.Signer, out.Active, err = s.SigningKey(ctx, appID); err != nil {
+		return PublishedKeys{}, err
 	}
 	return out, nil
 }

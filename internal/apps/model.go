@@ -115,9 +115,35 @@ type Application struct {
 	Template              string      `json:"template"` // catalog entry it came from
 	Enabled               bool        `json:"enabled"`
 	ManagedBy             string      `json:"managedBy,omitempty"`
-	Created               time.Time   `json:"created"`
-	LastModified          time.Time   `json:"lastModified"`
-	Version               int64       `json:"version"`
+	// SPMetadataURL is the https URL the SP's metadata was fetched from.
+	// The server fetches it again periodically (Service.RefreshMetadata)
+	// and applies changed ACS URLs, SLO URL and SP certificates. Empty: the
+	// application is not refreshed.
+	SPMetadataURL string `json:"spMetadataUrl,omitempty"`
+	// SPMetadataSigningCertificate (PEM), when set, must have signed the
+	// metadata fetched from SPMetadataURL with an enveloped XML signature;
+	// metadata without a valid signature by it is refused. Empty: the TLS
+	// connection to SPMetadataURL is the trust.
+	SPMetadataSigningCertificate string `json:"spMetadataSigningCertificate,omitempty"`
+	// MetadataRefresh is the outcome of the last refresh from
+	// SPMetadataURL. Read-only: updates ignore it.
+	MetadataRefresh *MetadataRefresh `json:"metadataRefresh,omitempty"`
+	Created         time.Time        `json:"created"`
+	LastModified    time.Time        `json:"lastModified"`
+	Version         int64            `json:"version"`
+}
+
+// MetadataRefresh is the state of an application's periodic SP metadata
+// refresh.
+type MetadataRefresh struct {
+	// CheckedAt is when a refresh was last attempted (or the metadata first
+	// fetched); the next one is due an interval later.
+	CheckedAt *time.Time `json:"checkedAt,omitempty"`
+	// RefreshedAt is when the metadata was last fetched and accepted.
+	RefreshedAt *time.Time `json:"refreshedAt,omitempty"`
+	// Error is why the last attempt failed; empty when it succeeded. The
+	// application keeps its settings when a refresh fails.
+	Error string `json:"error,omitempty"`
 }
 
 // Session returns the session duration (the default when unset or invalid).
@@ -216,6 +242,17 @@ type SPMetadata struct {
 	EncryptionCertificate string   // PEM or base64 DER
 	AuthnRequestsSigned   bool
 	NameIDFormats         []string // URNs or short names, preferred first
+	// URL is where the metadata was fetched from; empty for uploaded
+	// metadata. An application created from fetched metadata remembers it
+	// (Application.SPMetadataURL).
+	URL string
+	// ValidUntil is the metadata's validUntil; zero when it has none.
+	// Metadata whose validUntil has passed is refused.
+	ValidUntil time.Time
+	// VerifySignature checks that the document carries a valid enveloped
+	// XML signature by the certificate (PEM) and that the signed content is
+	// what was read. Nil when the document itself is not available.
+	VerifySignature func(certPEM string) error
 }
 
 // CreateRequest creates an application from a catalog template (Template,

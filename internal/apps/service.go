@@ -67,6 +67,15 @@ type Tx interface {
 	// not (any more) such a certificate.
 	ClaimDueAppCertificate(ctx context.Context, certID string, now time.Time) (bool, error)
 	DeleteAppCertificate(ctx context.Context, certID string) (bool, error)
+	// ClaimMetadataRefresh sets the application's last refresh attempt to
+	// now if it has an SP metadata URL and its last attempt was at or before
+	// before (or never); it reports false otherwise: another replica
+	// claimed this refresh first.
+	ClaimMetadataRefresh(ctx context.Context, appID string, now, before time.Time) (bool, error)
+	// SetMetadataRefreshResult records a refresh's outcome: refreshedAt when
+	// it succeeded (nil leaves the last success as it was) and the error
+	// ("" on success).
+	SetMetadataRefreshResult(ctx context.Context, appID string, refreshedAt *time.Time, errText string) error
 	// AddAppAssignment and RemoveAppAssignment report whether anything changed.
 	AddAppAssignment(ctx context.Context, a Assignment) (bool, error)
 	RemoveAppAssignment(ctx context.Context, appID, principalType, principalID string) (bool, error)
@@ -79,6 +88,9 @@ type Store interface {
 	// ListDueAppCertificates lists unexpired next certificates, across
 	// applications, scheduled to activate at or before now.
 	ListDueAppCertificates(ctx context.Context, now time.Time) ([]Certificate, error)
+	// ListMetadataRefreshDue lists the applications with an SP metadata
+	// URL whose last refresh attempt was at or before before, or never.
+	ListMetadataRefreshDue(ctx context.Context, before time.Time) ([]Application, error)
 	WithTx(ctx context.Context, fn func(Tx) error) error
 }
 
@@ -186,6 +198,7 @@ func build(req CreateRequest) (Application, error) {
 		a.SigningCertificates = slices.Clone(md.SigningCertificates)
 		a.EncryptionCertificate = md.EncryptionCertificate
 		a.RequireSignedRequests = md.AuthnRequestsSigned
+		a.SPMetadataURL = md.URL
 		if t.ID == TemplateCustom {
 			for _, f := range md.NameIDFormats {
 				if short, ok := NormalizeNameIDFormat(f); ok {
@@ -217,6 +230,9 @@ func build(req CreateRequest) (Application, error) {
 		a.SigningCertificates = slices.Clone(in.SigningCertificates)
 	}
 	set(&a.EncryptionCertificate, in.EncryptionCertificate)
+	set(&a.SPMetadataURL, in.SPMetadataURL)
+	set(&a.SPMetadataSigningCertificate, in.SPMetadataSigningCertificate)
+	a.MetadataRefresh = nil
 	a.RequireSignedRequests = a.RequireSignedRequests || in.RequireSignedRequests
 	a.EncryptAssertions = in.EncryptAssertions
 	set(&a.SigningMode, in.SigningMode)
@@ -297,9 +313,18 @@ func (s *Service) prepareCreate(req CreateRequest) (Application, Certificate, st
 	if err != nil {
 		return Application{}, Certificate{}, "", err
 	}
+	if req.Metadata != nil {
+		if err := s.CheckMetadata(req.Metadata, a.SPMetadataSigningCertificate); err != nil {
+			return Application{}, Certificate{}, "", err
+		}
+	}
 	bits, _ := keyBits(req.KeyBits) // checked by Build
 	now := s.now()
 	a.ID, a.Created, a.LastModified, a.Version = newID(), now, now, 1
+	if a.SPMetadataURL != "" && req.Metadata != nil && req.Metadata.URL == a.SPMetadataURL {
+		// Just fetched: the first refresh is due an interval from now.
+		a.MetadataRefresh = &MetadataRefresh{CheckedAt: &now, RefreshedAt: &now}
+	}
 	// Create generates the key before its transaction: RSA key generation
 	// takes tens of milliseconds and must not hold SQLite's single writer.
 	cert, sealed, err := s.newCertificate(a.ID, a.DisplayName, bits, CertActive)
@@ -351,7 +376,7 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, key string, ifV
 		if err != nil {
 			return err
 		}
-		out, err = s.updateTx(ctx, tx, actor, cur, ifVersion, mutate)
+		out, err = s.updateTx(ctx, tx, actor, cur, ifVersion, "", mutate)
 		return err
 	})
 	return out, err
@@ -363,10 +388,13 @@ func (s *Service) UpdateTx(ctx context.Context, tx Tx, actor audit.Actor, cur Ap
 	if err := canWrite(actor); err != nil {
 		return Application{}, err
 	}
-	return s.updateTx(ctx, tx, actor, cur, ifVersion, mutate)
+	return s.updateTx(ctx, tx, actor, cur, ifVersion, "", mutate)
 }
 
-func (s *Service) updateTx(ctx context.Context, tx Tx, actor audit.Actor, cur Application, ifVersion int64, mutate func(*Application) error) (Application, error) {
+// updateTx updates cur; action names the audit event ("" means
+// app.update, or app.enable/app.disable when only Enabled changed).
+func (s *Service) updateTx(ctx context.Context, tx Tx, actor audit.Actor, cur Application, ifVersion int64, action string,
+	mutate func(*Application) error) (Application, error) {
 	if ifVersion != 0 && ifVersion != cur.Version {
 		return Application{}, &errs.Conflict{Kind: "app", Stale: true}
 	}
@@ -378,6 +406,7 @@ func (s *Service) updateTx(ctx context.Context, tx Tx, actor audit.Actor, cur Ap
 	}
 	next.ID, next.Template, next.Created, next.Version = cur.ID, cur.Template, cur.Created, cur.Version
 	next.LastModified = cur.LastModified
+	next.MetadataRefresh = cur.MetadataRefresh // the refresher's, not the caller's
 	if err := normalizeApp(&next); err != nil {
 		return Application{}, err
 	}
@@ -387,12 +416,17 @@ func (s *Service) updateTx(ctx context.Context, tx Tx, actor audit.Actor, cur Ap
 	}
 	next.LastModified = s.now()
 	next.Version = cur.Version + 1
+	if next.SPMetadataURL != cur.SPMetadataURL {
+		next.MetadataRefresh = nil // a new URL is refreshed at the next opportunity (the store resets it too)
+	}
 	if err := tx.UpdateApp(ctx, next, cur.Version); err != nil {
 		return Application{}, err
 	}
-	action := "app.update"
-	if cur.Enabled != next.Enabled && len(summary) == 1 {
-		action = map[bool]string{true: "app.enable", false: "app.disable"}[next.Enabled]
+	if action == "" {
+		action = "app.update"
+		if cur.Enabled != next.Enabled && len(summary) == 1 {
+			action = map[bool]string{true: "app.enable", false: "app.disable"}[next.Enabled]
+		}
 	}
 	if err := tx.AppendAudit(ctx, audit.New(ctx, actor, action, "app", next.ID, next.DisplayName, summary)); err != nil {
 		return Application{}, err
@@ -596,7 +630,11 @@ func (s *Service) ListAppsForUser(ctx context.Context, userID string) ([]Applica
 func appSummary(a, b Application) map[string]any {
 	strip := func(x Application) Application {
 		x.ID, x.Created, x.LastModified, x.Version = "", time.Time{}, time.Time{}, 0
+		x.MetadataRefresh = nil
 		x.SigningCertificates = fingerprints(x.SigningCertificates)
+		if x.SPMetadataSigningCertificate != "" {
+			x.SPMetadataSigningCertificate = fingerprints([]string{x.SPMetadataSigningCertificate})[0]
+		}
 		if x.EncryptionCertificate != "" {
 			x.EncryptionCertificate = fingerprints([]string{x.EncryptionCertificate})[0]
 		}

@@ -835,13 +835,19 @@ func TestCertificateRotation(t *testing.T) {
 		}
 		published := func() []string {
 			t.Helper()
-			cs, err := f.svc.PublishedCertificates(ctx, app.ID)
+			pk, err := f.svc.PublishedCertificates(ctx, app.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var out []string
-			for _, c := range cs {
+			for _, c := range pk.Certificates {
 				out = append(out, c.ID)
+			}
+			// The metadata is signed by the active certificate's key.
+			if pk.Active.Status != apps.CertActive || pk.Active.ID != out[0] || pk.Signer == nil {
+				t.Errorf("published signer: %+v", pk.Active)
+			} else if x, _, err := apps.ParseCertificate(pk.Active.PEM); err != nil || !x.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(pk.Signer.Public()) {
+				t.Errorf("published signer does not match the active certificate: %v", err)
 			}
 			return out
 		}

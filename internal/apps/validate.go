@@ -86,6 +86,29 @@ func checkURL(v *errs.Invalid, field, raw string) string {
 	return s
 }
 
+// metadataURLProblem checks an SP metadata URL: an absolute https URL with
+// a host and no user information (the fetch itself refuses private
+// addresses and follows only https redirects; saml.FetchSPMetadata).
+func metadataURLProblem(s string) string {
+	if len(s) > MaxURLLen {
+		return fmt.Sprintf("must be at most %d bytes", MaxURLLen)
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || !u.IsAbs() || u.Opaque != "":
+		return "must be an absolute https:// URL"
+	case !strings.EqualFold(u.Scheme, "https"):
+		return "must be an https:// URL: metadata is fetched over TLS only"
+	case u.Hostname() == "":
+		return "must name a host"
+	case u.User != nil:
+		return "must not carry user information"
+	case hasControl(s) || strings.ContainsAny(s, " \t"):
+		return "must not contain spaces or control characters"
+	}
+	return ""
+}
+
 func urlProblem(s string) string {
 	if len(s) > MaxURLLen {
 		return fmt.Sprintf("must be at most %d bytes", MaxURLLen)
@@ -428,6 +451,14 @@ func normalizeApp(a *Application) error {
 	}
 	if a.EncryptAssertions && a.EncryptionCertificate == "" {
 		v.Add("encryptAssertions", "needs the SP's encryption certificate")
+	}
+	if a.SPMetadataURL = strings.TrimSpace(a.SPMetadataURL); a.SPMetadataURL != "" {
+		if reason := metadataURLProblem(a.SPMetadataURL); reason != "" {
+			v.Add("spMetadataUrl", "%s", reason)
+		}
+	}
+	if a.SPMetadataSigningCertificate = strings.TrimSpace(a.SPMetadataSigningCertificate); a.SPMetadataSigningCertificate != "" {
+		a.SPMetadataSigningCertificate = checkSPCertificate(v, "spMetadataSigningCertificate", a.SPMetadataSigningCertificate, false)
 	}
 
 	switch m := strings.ToLower(strings.TrimSpace(a.SigningMode)); m {

@@ -45,6 +45,15 @@ type Config struct {
 	Auth      Auth            `yaml:"auth"`
 	SMTP      mail.SMTPConfig `yaml:"smtp"`
 	Bootstrap Bootstrap       `yaml:"bootstrap"`
+	Apps      Apps            `yaml:"apps"`
+}
+
+// Apps configures the SAML applications.
+type Apps struct {
+	// MetadataRefreshInterval is how old the SP metadata of an application
+	// created from a metadata URL may get before the server fetches it
+	// again (checked every 10 minutes). 0 turns the refresh off.
+	MetadataRefreshInterval time.Duration `yaml:"metadata_refresh_interval" env:"IDCENTER_APPS_METADATA_REFRESH_INTERVAL"`
 }
 
 // Auth configures sign-in, sessions and MFA.
@@ -133,6 +142,7 @@ func Defaults() Config {
 			Argon2MemoryKiB: 19 * 1024, Argon2Iterations: 2, Argon2Parallelism: 1,
 			MFA: MFA{Mode: "context", NoDevice: "require_registration", RememberDevice: 30 * 24 * time.Hour},
 		},
+		Apps: Apps{MetadataRefreshInterval: 24 * time.Hour},
 	}
 }
 
@@ -356,6 +366,9 @@ func (c *Config) Validate() error {
 	}
 	if a.ResetTTL < 5*time.Minute || a.ResetTTL > 7*24*time.Hour {
 		add("auth.reset_ttl: must be from 5m to 168h")
+	}
+	if d := c.Apps.MetadataRefreshInterval; d != 0 && (d < time.Hour || d > 30*24*time.Hour) {
+		add("apps.metadata_refresh_interval: must be 0 (off) or from 1h to 720h (30 days)")
 	}
 	if c.SMTP.Enabled() {
 		if err := c.SMTP.Validate(); err != nil {

@@ -106,3 +106,27 @@ func TestMalformedYAML(t *testing.T) {
 		t.Fatal("missing file accepted")
 	}
 }
+
+func TestAppsMetadataRefreshInterval(t *testing.T) {
+	if d := Defaults().Apps.MetadataRefreshInterval; d != 24*time.Hour {
+		t.Fatalf("default interval %v, want 24h", d)
+	}
+	c, err := Load(write(t, "apps:\n  metadata_refresh_interval: 6h\n"), envOf(nil))
+	if err != nil || c.Apps.MetadataRefreshInterval != 6*time.Hour {
+		t.Fatalf("file: %v %v", c.Apps.MetadataRefreshInterval, err)
+	}
+	c, err = Load("", envOf(map[string]string{"IDCENTER_APPS_METADATA_REFRESH_INTERVAL": "0s"}))
+	if err != nil || c.Apps.MetadataRefreshInterval != 0 {
+		t.Fatalf("env: %v %v", c.Apps.MetadataRefreshInterval, err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("0 (off) refused: %v", err)
+	}
+	for _, bad := range []time.Duration{time.Minute, 31 * 24 * time.Hour} {
+		c := Defaults()
+		c.Apps.MetadataRefreshInterval = bad
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "apps.metadata_refresh_interval") {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}

@@ -187,8 +187,11 @@ type appForm struct {
 	// certificates, one after another.
 	SigningCertificates, EncryptionCertificate, SigningMode, SLOBinding string
 	RequireSignedRequests, EncryptAssertions                            bool
-	Attrs                                                               []attrRow
-	Version                                                             int64
+	// SPMetadataURL and SPMetadataSigningCertificate: the periodic refresh
+	// of the SP's metadata, and the certificate that must have signed it.
+	SPMetadataURL, SPMetadataSigningCertificate string
+	Attrs                                       []attrRow
+	Version                                     int64
 }
 
 func formFromApp(a apps.Application) appForm {
@@ -197,7 +200,8 @@ func formFromApp(a apps.Application) appForm {
 		NameIDFormat: a.NameIDFormat, NameID: a.NameID, Version: a.Version,
 		SigningCertificates: strings.Join(a.SigningCertificates, "\n"), EncryptionCertificate: a.EncryptionCertificate,
 		SigningMode: a.SigningMode, SLOBinding: a.SLOBinding,
-		RequireSignedRequests: a.RequireSignedRequests, EncryptAssertions: a.EncryptAssertions}
+		RequireSignedRequests: a.RequireSignedRequests, EncryptAssertions: a.EncryptAssertions,
+		SPMetadataURL: a.SPMetadataURL, SPMetadataSigningCertificate: a.SPMetadataSigningCertificate}
 	var urls []string
 	for _, e := range a.ACS {
 		urls = append(urls, e.URL)
@@ -207,7 +211,8 @@ func formFromApp(a apps.Application) appForm {
 		f.Attrs = append(f.Attrs, attrRow{Name: at.Name, Value: at.Value, Format: at.NameFormat})
 	}
 	for i := 0; i < blankAttrRows; i++ {
-		f.Attrs = append(f.Attrs, attrRow{})
+		// A new row starts with the API's default name format.
+		f.Attrs = append(f.Attrs, attrRow{Format: apps.NameFormatUnspecified})
 	}
 	return f
 }
@@ -220,7 +225,8 @@ func parseAppForm(r *http.Request) (appForm, error) {
 		NameID: r.PostFormValue("nameId"), SigningCertificates: r.PostFormValue("signingCertificates"),
 		EncryptionCertificate: r.PostFormValue("encryptionCertificate"), SigningMode: r.PostFormValue("signingMode"),
 		SLOBinding: r.PostFormValue("sloBinding"), RequireSignedRequests: r.PostFormValue("requireSignedRequests") != "",
-		EncryptAssertions: r.PostFormValue("encryptAssertions") != ""}
+		EncryptAssertions: r.PostFormValue("encryptAssertions") != "",
+		SPMetadataURL:     r.PostFormValue("spMetadataUrl"), SPMetadataSigningCertificate: r.PostFormValue("spMetadataSigningCertificate")}
 	names, values, formats := r.PostForm["attrName"], r.PostForm["attrValue"], r.PostForm["attrFormat"]
 	if len(values) != len(names) || len(formats) != len(names) || len(names) > 200 {
 		return f, httpx.Badf("the form's attribute rows are not valid")
@@ -258,6 +264,9 @@ func appFields(acs, certs int, rows []int) map[string]field {
 		"encryptionCertificate": {"encryption-certificate", "SP encryption certificate"},
 		"encryptAssertions":     {"encrypt-assertions", "Encrypt assertions"},
 		"signingMode":           {"signing-mode", "Signing mode"},
+
+		"spMetadataUrl":                {"sp-metadata-url", "Metadata URL"},
+		"spMetadataSigningCertificate": {"sp-metadata-signing-certificate", "Metadata signing certificate"},
 	}
 	acsFieldsInto(m, "acs", acs)
 	for i := 0; i < certs; i++ {
@@ -477,6 +486,7 @@ func (c *Console) updateApp(w http.ResponseWriter, r *http.Request, actor audit.
 		a.SigningCertificates, a.RequireSignedRequests = spCerts, f.RequireSignedRequests
 		a.EncryptionCertificate, a.EncryptAssertions = f.EncryptionCertificate, f.EncryptAssertions
 		a.SigningMode = f.SigningMode
+		a.SPMetadataURL, a.SPMetadataSigningCertificate = f.SPMetadataURL, f.SPMetadataSigningCertificate
 		a.StartURL, a.DefaultRelayState, a.SessionDuration = f.StartURL, f.RelayState, f.SessionDuration
 		if f.NameIDFormat != a.NameIDFormat && strings.TrimSpace(f.NameID) == a.NameID {
 			// A new format with the old expression: let the format's default apply.
@@ -598,8 +608,29 @@ func (c *Console) certResult(w http.ResponseWriter, r *http.Request, actor audit
 	redirect(w, r, appPath(r.PathValue("id")), done)
 }
 
+// activateAtLayout is what a datetime-local input posts; the console
+// states that the time is UTC.
+const activateAtLayout = "2006-01-02T15:04"
+
+// addAppCertificate creates the next certificate, scheduled to activate at
+// the optional activateAt (UTC), as `apps certificates add --activate-at`.
 func (c *Console) addAppCertificate(w http.ResponseWriter, r *http.Request, actor audit.Actor) {
-	_, err := c.Apps.AddCertificate(r.Context(), actor, r.PathValue("id"), 0)
+	var at time.Time
+	var err error
+	if v := strings.TrimSpace(r.PostFormValue("activateAt")); v != "" {
+		if at, err = time.ParseInLocation(activateAtLayout, v, time.UTC); err != nil {
+			if at, err = time.ParseInLocation(activateAtLayout+":05", v, time.UTC); err != nil {
+				err = errs.Invalidf("activateAt", "must be a date and time (YYYY-MM-DDTHH:MM, UTC)")
+			}
+		}
+	}
+	if err == nil {
+		_, err = c.Apps.AddScheduledCertificate(r.Context(), actor, r.PathValue("id"), 0, at)
+	}
+	if fields, general, status, ok := formError(err, map[string]field{"activateAt": {"activate-at", "Activation time"}}); ok {
+		c.renderApp(w, r, actor, status, nil, fields, general, "", "")
+		return
+	}
 	c.certResult(w, r, actor, err, "cert-added")
 }
 

@@ -1,11 +1,12 @@
 // Package console is the administrators' side of idcenter in the browser,
-// under /console: the overview, users, groups and the audit trail. Every
-// route is for signed-in administrators only, which each registration shows
-// (c.admin); every form posts a CSRF token, checked by the browser
-// middleware before any handler runs. Handlers are thin: they parse a form
-// and call the same domain services as the admin API (directory, audit,
-// authn, session), with the signed-in administrator as the actor, so the
-// services' own role checks and audit events apply unchanged.
+// under /console: the overview, users, groups, applications, SCIM
+// provisioning tokens and the audit trail. Every route is for signed-in
+// administrators only, which each registration shows (c.admin); every form
+// posts a CSRF token, checked by the browser middleware before any handler
+// runs. Handlers are thin: they parse a form and call the same domain
+// services as the admin API (directory, audit, authn, session, tokens), with
+// the signed-in administrator as the actor, so the services' own role checks
+// and audit events apply unchanged.
 package console
 
 import (
@@ -23,6 +24,7 @@ import (
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/errs"
 	"github.com/idcenter/idcenter/internal/session"
+	"github.com/idcenter/idcenter/internal/tokens"
 	"github.com/idcenter/idcenter/internal/web"
 )
 
@@ -57,6 +59,8 @@ type Console struct {
 	// (config.PublicURL), for the IdP addresses the application page shows.
 	Apps    *apps.Service
 	BaseURL string
+	// Tokens manages the SCIM provisioning tokens (the Provisioning page).
+	Tokens *tokens.Service
 
 	MFAResetter MFAResetter
 	MFAStatus   MFAStatus
@@ -119,6 +123,9 @@ var Routes = []string{
 	"POST /console/apps/{id}/certificates/{cert}/activate",
 	"POST /console/apps/{id}/certificates/{cert}/remove",
 	"GET /console/apps/{id}/certificate.pem",
+	"GET /console/scim",
+	"POST /console/scim/tokens",
+	"POST /console/scim/tokens/{id}/revoke",
 	"GET /console/audit",
 	"/console/",
 }
@@ -175,6 +182,10 @@ func (c *Console) Register(mux *http.ServeMux) {
 	handle("POST /console/apps/{id}/certificates/{cert}/activate", c.admin(c.activateAppCertificate))
 	handle("POST /console/apps/{id}/certificates/{cert}/remove", c.admin(c.removeAppCertificate))
 	handle("GET /console/apps/{id}/certificate.pem", c.admin(c.appCertificatePEM))
+
+	handle("GET /console/scim", c.admin(c.scimTokens))
+	handle("POST /console/scim/tokens", c.admin(c.createSCIMToken))
+	handle("POST /console/scim/tokens/{id}/revoke", c.admin(c.revokeSCIMToken))
 
 	handle("GET /console/audit", c.admin(c.auditEvents))
 
@@ -245,6 +256,7 @@ func newFrame(current string) frame {
 		{Label: "Users", Href: "/console/users"},
 		{Label: "Groups", Href: "/console/groups"},
 		{Label: "Applications", Href: "/console/apps"},
+		{Label: scimNav, Href: "/console/scim"},
 		{Label: "Audit events", Href: "/console/audit"},
 	}
 	for i := range links {
@@ -293,6 +305,7 @@ var flashes = map[string]string{
 	"cert-added":                 "A next certificate was created. It is published in the metadata; activate it once the service provider has it.",
 	"cert-activated":             "The certificate is now active; the previous one was retired.",
 	"cert-removed":               "The certificate was removed.",
+	"scim-token-revoked":         "The SCIM token was revoked: requests with it are refused from now on.",
 }
 
 // --- errors ---

@@ -76,6 +76,9 @@ type groupPage struct {
 	Members     []directory.Member
 	MemberName  string // the username typed into the add-member form
 	Next, First string // member paging
+	// Provisioned: the group is managed by an identity provider through
+	// SCIM; the page warns that its next sync overwrites hand edits.
+	Provisioned bool
 }
 
 func (c *Console) newGroup(w http.ResponseWriter, r *http.Request, _ audit.Actor) {
@@ -116,7 +119,7 @@ func (c *Console) renderGroup(w http.ResponseWriter, r *http.Request, actor audi
 		return
 	}
 	d := groupPage{frame: newFrame("Groups"), Group: g, Form: groupForm{DisplayName: g.DisplayName, Description: g.Description, Version: g.Version},
-		Errors: fields, MemberName: memberName}
+		Errors: fields, MemberName: memberName, Provisioned: g.ManagedBy == directory.ManagedBySCIM}
 	if form != nil {
 		d.Form = *form
 	}

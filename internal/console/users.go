@@ -199,6 +199,9 @@ type userPage struct {
 	FactorsKnown bool
 	CanResetMFA  bool
 	CanInvite    bool
+	// Provisioned: the user is managed by an identity provider through
+	// SCIM; the page warns that its next sync overwrites hand edits.
+	Provisioned bool
 }
 
 func (c *Console) newUser(w http.ResponseWriter, r *http.Request, _ audit.Actor) {
@@ -250,7 +253,7 @@ func (c *Console) renderUser(w http.ResponseWriter, r *http.Request, actor audit
 		return
 	}
 	d := userPage{frame: newFrame("Users"), User: u, Form: formFromUser(u), Errors: fields,
-		CanResetMFA: c.MFAResetter != nil, CanInvite: c.Invitations != nil}
+		CanResetMFA: c.MFAResetter != nil, CanInvite: c.Invitations != nil, Provisioned: u.ManagedBy == directory.ManagedBySCIM}
 	if form != nil {
 		d.Form = *form
 	}

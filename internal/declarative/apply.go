@@ -25,6 +25,10 @@ type Service struct {
 	// Apps makes every application change; nil means the server has no
 	// applications, and a document listing some is refused.
 	Apps *apps.Service
+	// FetchSPMetadata fetches an application's sp_metadata_url before the
+	// apply's transaction starts; nil means saml.FetchSPMetadata with its
+	// defaults (tests replace it).
+	FetchSPMetadata apps.MetadataFetcher
 }
 
 // Options modify Apply.
@@ -33,7 +37,8 @@ type Options struct {
 	// written, not even an audit event.
 	DryRun bool
 	// Prune deletes every user, group and application that is not in the
-	// document, not only those apply created.
+	// document, not only those apply created; users and groups provisioned
+	// through SCIM (directory.ManagedBySCIM) are kept.
 	Prune bool
 }
 
@@ -54,8 +59,10 @@ func (s *Service) store() directory.Store {
 // plan. Users and groups in doc are matched by username and group name
 // (case-insensitively), created when missing and updated to match otherwise;
 // objects that apply created and doc no longer lists are deleted, as is
-// everything else not listed when opts.Prune is set. Apply never deletes the
-// actor's own account. Every problem with the document, including those the
+// everything else not listed when opts.Prune is set, except users and groups
+// provisioned through SCIM. Objects in doc are updated but never change
+// owner: a SCIM-provisioned user stays managed by SCIM. Apply never deletes
+// the actor's own account. Every problem with the document, including those the
 // directory finds when writing (email format, lengths, the last active
 // administrator), is returned at once as an *errs.Invalid, and then nothing
 // is changed. Only administrators may apply.
@@ -64,8 +71,9 @@ func (s *Service) Apply(ctx context.Context, actor audit.Actor, doc Document, op
 		return Plan{}, err
 	}
 	var changes []Change
+	fetched := s.fetchMetadata(ctx, doc) // network before the transaction, never inside it
 	err := s.store().WithTx(ctx, func(tx directory.Tx) error {
-		a := &applier{dir: s.Directory, appSvc: s.Apps, tx: tx, actor: actor, opts: opts, problems: &errs.Invalid{}}
+		a := &applier{dir: s.Directory, appSvc: s.Apps, tx: tx, actor: actor, opts: opts, problems: &errs.Invalid{}, fetched: fetched}
 		if s.Apps != nil {
 			atx, ok := tx.(Tx)
 			if !ok {
@@ -118,6 +126,7 @@ type applier struct {
 	actor    audit.Actor
 	opts     Options
 	problems *errs.Invalid
+	fetched  map[int]fetchedMetadata // by application index: sp_metadata_url results
 
 	// The directory before the apply.
 	users     []directory.User
@@ -256,11 +265,12 @@ func (a *applier) plan(ctx context.Context, doc Document) error {
 	}
 
 	// Deletions: what apply created and the document dropped, or with Prune
-	// everything the document does not list.
+	// everything the document does not list, except what an identity
+	// provider provisions through SCIM: that is its to delete.
 	a.deleting, a.earlyDelete = map[string]bool{}, map[string]bool{}
 	for _, u := range a.users {
 		key := directory.NormalizeUserName(u.UserName)
-		if a.fileUsers[key] != nil || (u.ManagedBy != directory.ManagedByApply && !a.opts.Prune) {
+		if a.fileUsers[key] != nil || !a.deletable(u.ManagedBy) {
 			continue
 		}
 		if a.actor.Type == audit.ActorUser && u.ID == a.actor.ID {
@@ -271,7 +281,7 @@ func (a *applier) plan(ctx context.Context, doc Document) error {
 		a.deleting[key] = true
 	}
 	for _, g := range a.groups {
-		if _, ok := a.fileGroups[directory.NormalizeGroupName(g.DisplayName)]; ok || (g.ManagedBy != directory.ManagedByApply && !a.opts.Prune) {
+		if _, ok := a.fileGroups[directory.NormalizeGroupName(g.DisplayName)]; ok || !a.deletable(g.ManagedBy) {
 			continue
 		}
 		a.delGroups = append(a.delGroups, g)
@@ -326,6 +336,18 @@ func (a *applier) plan(ctx context.Context, doc Document) error {
 		a.changes = append(a.changes, Change{Op: OpDelete, Kind: KindUser, Name: u.UserName})
 	}
 	return nil
+}
+
+// deletable reports whether a user or group the document does not list is
+// deleted: one apply manages, or with Prune any but SCIM-provisioned ones.
+func (a *applier) deletable(managedBy string) bool {
+	switch managedBy {
+	case directory.ManagedByApply:
+		return true
+	case directory.ManagedBySCIM:
+		return false
+	}
+	return a.opts.Prune
 }
 
 func compareUserNames(x, y string) int {

@@ -82,6 +82,31 @@ func (a *applier) planApp(ctx context.Context, st *appStep) error {
 	}
 	var md *apps.SPMetadata
 	switch {
+	case w.SPMetadataURL != "" && (w.SPMetadata != "" || w.SPMetadataFile != ""):
+		a.problems.Add(p+".sp_metadata_url", "give one of sp_metadata_url, sp_metadata_file and sp_metadata")
+		st.noWrite = true
+	case w.SPMetadataURL != "":
+		r := a.fetched[st.idx]
+		md = r.md
+		if r.err == nil && md != nil {
+			signer := ""
+			if st.cur != nil {
+				signer = st.cur.SPMetadataSigningCertificate
+			}
+			r.err = a.appSvc.CheckMetadata(md, signer)
+		}
+		if r.err != nil || md == nil {
+			msg := "could not be fetched"
+			if r.err != nil {
+				msg = r.err.Error()
+				var inv *errs.Invalid
+				if errors.As(r.err, &inv) && len(inv.Problems) == 1 {
+					msg = inv.Problems[0].Reason
+				}
+			}
+			a.problems.Add(p+".sp_metadata_url", "%s", msg)
+			st.noWrite, md = true, nil
+		}
 	case w.SPMetadataFile != "" && w.SPMetadata == "":
 		a.problems.Add(p+".sp_metadata_file", "was not read: `idcenter apply` reads it relative to the document (Document.ResolveFiles)")
 		st.noWrite = true
@@ -235,6 +260,7 @@ func (w Application) request(template string, md *apps.SPMetadata) apps.CreateRe
 		SigningMode: w.Sign, RequireSignedRequests: w.RequireSignedRequests,
 		SigningCertificates: slices.Clone(w.SPSigningCertificates),
 		Enabled:             w.IsEnabled(), ManagedBy: directory.ManagedByApply,
+		SPMetadataURL: w.SPMetadataURL,
 	}
 	for i, u := range w.ACSURLs {
 		in.ACS = append(in.ACS, apps.ACS{URL: u, Binding: apps.BindingPOST, Index: i, Default: i == 0})
@@ -254,11 +280,17 @@ func (st *appStep) docField(field string) string {
 		"sloBinding": "slo_url", "startUrl": "start_url", "defaultRelayState": "relay_state",
 		"sessionDuration": "session_duration", "requireSignedRequests": "require_signed_requests",
 		"signingMode": "sign", "nameIdFormat": "name_id_format", "nameId": "name_id", "attributes": "attributes",
-		"template": "template", "enabled": "enabled",
+		"template": "template", "enabled": "enabled", "spMetadataUrl": "sp_metadata_url",
 	}
 	meta := "sp_metadata"
-	if st.want.SPMetadataFile != "" {
+	switch {
+	case st.want.SPMetadataURL != "":
+		meta = "sp_metadata_url"
+	case st.want.SPMetadataFile != "":
 		meta = "sp_metadata_file"
+	}
+	if field == "spMetadata" {
+		return meta
 	}
 	switch field {
 	case "acs":
@@ -324,6 +356,7 @@ func appValues(x apps.Application) map[string]string {
 		"name_id_format": x.NameIDFormat, "name_id": x.NameID, "attributes": strings.Join(attrs, ", "),
 		"sign": x.SigningMode, "require_signed_requests": strconv.FormatBool(x.RequireSignedRequests),
 		"sp_signing_certificates": strings.Join(certs, " "), "enabled": strconv.FormatBool(x.Enabled),
+		"sp_metadata_url": x.SPMetadataURL,
 	}
 }
 
@@ -410,6 +443,7 @@ func (a *applier) upsertApp(ctx context.Context, st *appStep) error {
 			x.NameIDFormat, x.NameID, x.Attributes = d.NameIDFormat, d.NameID, slices.Clone(d.Attributes)
 			x.SigningMode, x.RequireSignedRequests = d.SigningMode, d.RequireSignedRequests
 			x.SigningCertificates, x.Enabled = slices.Clone(d.SigningCertificates), d.Enabled
+			x.SPMetadataURL = d.SPMetadataURL
 			return nil
 		})
 	default:
@@ -469,3 +503,43 @@ func (a *applier) userID(key string) string {
 }
 
 func (a *applier) groupID(key string) string { return a.groupIDs[key] }
+
+// fetchedMetadata is the result of fetching one sp_metadata_url.
+type fetchedMetadata struct {
+	md  *apps.SPMetadata
+	err error
+}
+
+// fetchMetadata fetches the sp_metadata_url of every application of doc
+// (each URL once), before the apply's transaction: a slow service provider
+// must not hold the store's writer.
+func (s *Service) fetchMetadata(ctx context.Context, doc Document) map[int]fetchedMetadata {
+	fetch := s.FetchSPMetadata
+	if fetch == nil {
+		fetch = func(ctx context.Context, u string) (*apps.SPMetadata, error) {
+			md, err := saml.FetchSPMetadata(ctx, u, saml.FetchOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return saml.AppMetadata(md)
+		}
+	}
+	out := map[int]fetchedMetadata{}
+	byURL := map[string]fetchedMetadata{}
+	for i, w := range doc.Applications {
+		w.SPMetadataURL = strings.TrimSpace(w.SPMetadataURL)
+		if w.SPMetadataURL == "" || s.Apps == nil {
+			continue
+		}
+		r, ok := byURL[w.SPMetadataURL]
+		if !ok {
+			r.md, r.err = fetch(ctx, w.SPMetadataURL)
+			if r.md != nil {
+				r.md.URL = w.SPMetadataURL
+			}
+			byURL[w.SPMetadataURL] = r
+		}
+		out[i] = r
+	}
+	return out
+}

@@ -114,9 +114,14 @@ type Application struct {
 	SPMetadataFile string `yaml:"sp_metadata_file,omitempty" json:"sp_metadata_file,omitempty"`
 	// SPMetadata is the SP's metadata XML itself: the content of
 	// SPMetadataFile once read, or written inline without a file.
-	SPMetadata  string         `yaml:"sp_metadata,omitempty" json:"sp_metadata,omitempty"`
-	Enabled     *bool          `yaml:"enabled,omitempty" json:"enabled,omitempty"` // nil means true
-	Assignments AppAssignments `yaml:"assignments,omitempty" json:"assignments,omitzero"`
+	SPMetadata string `yaml:"sp_metadata,omitempty" json:"sp_metadata,omitempty"`
+	// SPMetadataURL is an https URL the server fetches the SP's metadata
+	// from when applying (saml.FetchSPMetadata); the application remembers
+	// it and the server refreshes the metadata from it periodically. Not
+	// together with SPMetadata or SPMetadataFile.
+	SPMetadataURL string         `yaml:"sp_metadata_url,omitempty" json:"sp_metadata_url,omitempty"`
+	Enabled       *bool          `yaml:"enabled,omitempty" json:"enabled,omitempty"` // nil means true
+	Assignments   AppAssignments `yaml:"assignments,omitempty" json:"assignments,omitzero"`
 }
 
 // IsEnabled reports the effective value of Enabled.
@@ -389,7 +394,7 @@ func (g Group) cleaned() Group {
 
 func (a Application) cleaned() Application {
 	for _, p := range []*string{&a.Name, &a.Description, &a.Template, &a.EntityID, &a.SLOURL, &a.StartURL,
-		&a.SessionDuration, &a.NameIDFormat, &a.NameID, &a.Sign, &a.SPMetadataFile} {
+		&a.SessionDuration, &a.NameIDFormat, &a.NameID, &a.Sign, &a.SPMetadataFile, &a.SPMetadataURL} {
 		*p = strings.TrimSpace(*p)
 	}
 	a.Name, a.Description = cleanText(a.Name), cleanText(a.Description)

@@ -80,6 +80,7 @@ func exportApp(x apps.Application, assigned []apps.Assignment, userNames, groupN
 		SessionDuration: x.SessionDuration, NameIDFormat: x.NameIDFormat, NameID: x.NameID,
 		Sign: x.SigningMode, RequireSignedRequests: x.RequireSignedRequests,
 		SPSigningCertificates: slices.Clone(x.SigningCertificates),
+		SPMetadataURL:         x.SPMetadataURL,
 	}
 	for _, at := range x.Attributes {
 		f := at.NameFormat

@@ -106,7 +106,7 @@ func (s *Service) CreateUserTx(ctx context.Context, tx Tx, actor audit.Actor, u 
 	if err := normalizeUser(&u); err != nil {
 		return User{}, err
 	}
-	if err := s.checkManager(ctx, tx, &u); err != nil {
+	if err := s.checkManager(ctx, tx, actor, &u, ""); err != nil {
 		return User{}, err
 	}
 	now := s.now()
@@ -118,12 +118,19 @@ func (s *Service) CreateUserTx(ctx context.Context, tx Tx, actor audit.Actor, u 
 	return u, tx.AppendAudit(ctx, ev)
 }
 
-func (s *Service) checkManager(ctx context.Context, r Reader, u *User) error {
+// checkManager resolves u's manager (id or userName). current is the
+// manager already stored (kept even if the actor could not set it now).
+func (s *Service) checkManager(ctx context.Context, r Reader, actor audit.Actor, u *User, current string) error {
 	if u.Enterprise.ManagerID == "" {
 		u.Enterprise.ManagerName = ""
 		return nil
 	}
 	m, err := resolveUser(ctx, r, u.Enterprise.ManagerID)
+	if err == nil && m.ID != current && hiddenFrom(actor, m) {
+		// A provisioning token cannot name a privileged user as a manager:
+		// the answer would confirm the account and reveal its id.
+		err = errs.NotFound("user", u.Enterprise.ManagerID)
+	}
 	if errors.Is(err, errs.ErrNotFound) {
 		return errs.Invalidf("enterprise.managerId", "no user %q", u.Enterprise.ManagerID)
 	}
@@ -241,7 +248,7 @@ func (s *Service) UpdateUserTx(ctx context.Context, tx Tx, actor audit.Actor, cu
 	if err := normalizeUser(&next); err != nil {
 		return User{}, err
 	}
-	if err := s.checkManager(ctx, tx, &next); err != nil {
+	if err := s.checkManager(ctx, tx, actor, &next, cur.Enterprise.ManagerID); err != nil {
 		return User{}, err
 	}
 	summary := userSummary(cur, next)

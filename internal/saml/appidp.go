@@ -2,6 +2,8 @@ package saml
 
 import (
 	"crypto"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -30,19 +32,44 @@ func IdPURLsFor(base, appID string) AppIdPURLs {
 	return AppIdPURLs{EntityID: e, SSOURL: e + "/sso", SLOURL: e + "/slo", MetadataURL: e + "/metadata", StartURL: e + "/start"}
 }
 
-// AppIdPMetadata builds the (unsigned) IdP metadata XML of an application:
-// its entity ID, SSO and SLO URLs, the published certificates
-// (apps.Service.PublishedCertificates: the active one, plus the next one
-// during rotation), its Name ID format and WantAuthnRequestsSigned.
-func AppIdPMetadata(base string, app apps.Application, published []apps.Certificate) ([]byte, error) {
+// Validity of the per-application IdP metadata (AppIdPMetadata).
+const (
+	// IdPMetadataValidity is the least time a served metadata document stays
+	// valid: validUntil is the first midnight (UTC) at least this far ahead,
+	// so it is 7 to 8 days away and the document stays the same all day.
+	IdPMetadataValidity = 7 * 24 * time.Hour
+	// IdPMetadataCacheDuration is the cacheDuration published: how long an
+	// SP may use its copy before fetching it again. A next certificate is
+	// published well before it signs, so a daily fetch picks it up.
+	IdPMetadataCacheDuration = 24 * time.Hour
+)
+
+// AppIdPMetadata builds the signed IdP metadata XML of an application: its
+// entity ID, SSO and SLO URLs, the published certificates (the active one,
+// plus the next one during rotation), its Name ID format,
+// WantAuthnRequestsSigned, validUntil and cacheDuration. The
+// EntityDescriptor is signed (enveloped, RSA-SHA256, exclusive c14n) with
+// the active certificate's key (pub.Signer). It is the one function behind
+// every way the metadata is served (the metadata URL, the admin API and so
+// the CLI), and it is deterministic for a given application, keys and UTC
+// day: the document's ID is a digest of the unsigned document, validUntil
+// moves once a day, and RSA PKCS #1 v1.5 signatures are deterministic. So
+// two fetches on the same day get the same bytes.
+func AppIdPMetadata(base string, app apps.Application, pub apps.PublishedKeys) ([]byte, error) {
 	u := IdPURLsFor(base, app.ID)
+	at := pub.At
+	if at.IsZero() {
+		at = time.Now()
+	}
 	md := IdPMetadata{
 		EntityID:                u.EntityID,
 		WantAuthnRequestsSigned: app.RequireSignedRequests,
 		SSOURL:                  u.SSOURL,
 		SLOURL:                  u.SLOURL,
+		ValidUntil:              IdPMetadataValidUntil(at),
+		CacheDuration:           IdPMetadataCacheDuration,
 	}
-	for _, c := range published {
+	for _, c := range pub.Certificates {
 		x, err := DecodeCertificatePEM([]byte(c.PEM))
 		if err != nil {
 			return nil, fmt.Errorf("application %s certificate %s: %w", app.ID, c.ID, err)
@@ -52,7 +79,30 @@ func AppIdPMetadata(base string, app apps.Application, published []apps.Certific
 	if f := apps.NameIDFormatURN(app.NameIDFormat); f != "" {
 		md.NameIDFormats = []string{f}
 	}
-	return BuildIdPMetadata(md, nil)
+	if pub.Signer == nil {
+		return nil, fmt.Errorf("application %s: no active signing key to sign the metadata with", app.ID)
+	}
+	cert, err := DecodeCertificatePEM([]byte(pub.Active.PEM))
+	if err != nil {
+		return nil, fmt.Errorf("application %s certificate %s: %w", app.ID, pub.Active.ID, err)
+	}
+	signer, err := NewSigner(pub.Signer, cert)
+	if err != nil {
+		return nil, fmt.Errorf("application %s: %w", app.ID, err)
+	}
+	unsigned, err := BuildIdPMetadata(md, nil)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(unsigned)
+	md.ID = "_" + hex.EncodeToString(sum[:20])
+	return BuildIdPMetadata(md, signer)
+}
+
+// IdPMetadataValidUntil is the validUntil of metadata served at t: the
+// first midnight UTC at least IdPMetadataValidity after t.
+func IdPMetadataValidUntil(t time.Time) time.Time {
+	return t.UTC().Add(IdPMetadataValidity + 24*time.Hour - 1).Truncate(24 * time.Hour)
 }
 
 // AppPreviewResponse builds the SAML Response an application's user would

@@ -2,6 +2,7 @@ package saml
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/idcenter/idcenter/internal/apps"
 )
@@ -12,9 +13,22 @@ import (
 // idcenter answers with the HTTP-POST binding only, so other ACS endpoints
 // (Artifact, PAOS) are left out; metadata without an HTTP-POST ACS is an
 // error. The first SLO endpoint and the first encryption certificate are
-// kept. The caller names the field in errors.
+// kept. The source URL and validUntil are passed on, with a check of the
+// document's signature (apps.SPMetadata.VerifySignature) that the
+// applications service runs when the application names a metadata signing
+// certificate. The caller names the field in errors.
 func AppMetadata(md *SPMetadata) (*apps.SPMetadata, error) {
-	out := &apps.SPMetadata{EntityID: md.EntityID, AuthnRequestsSigned: md.AuthnRequestsSigned, NameIDFormats: md.NameIDFormats}
+	out := &apps.SPMetadata{EntityID: md.EntityID, AuthnRequestsSigned: md.AuthnRequestsSigned, NameIDFormats: md.NameIDFormats,
+		URL: md.SourceURL, ValidUntil: md.ValidUntil}
+	if md.raw != nil {
+		out.VerifySignature = func(certPEM string) error {
+			c, _, err := apps.ParseCertificate(certPEM)
+			if err != nil {
+				return fmt.Errorf("metadata signing certificate %v", err)
+			}
+			return md.VerifySignature(c)
+		}
+	}
 	for _, e := range md.AssertionConsumerServices {
 		if e.Binding == BindingHTTPPOST {
 			out.ACS = append(out.ACS, apps.ACS{URL: e.Location, Binding: e.Binding, Index: e.Index, Default: e.IsDefault != nil && *e.IsDefault})

@@ -43,7 +43,7 @@ type FetchOptions struct {
 }
 
 // FetchSPMetadata fetches SP metadata from an https URL and parses it with
-// ParseSPMetadata. The URL and every redirect target must be https; at most
+// ParseSPMetadata; the result remembers the URL (SourceURL). The URL and every redirect target must be https; at most
 // MaxMetadataRedirects redirects are followed; the whole fetch is bounded by
 // FetchMetadataTimeout and the body by MaxFetchedMetadataBytes. Connections to
 // loopback, private, link-local, multicast or unspecified addresses are
@@ -54,7 +54,12 @@ func FetchSPMetadata(ctx context.Context, rawURL string, opt FetchOptions) (*SPM
 	if err != nil {
 		return nil, err
 	}
-	return ParseSPMetadata(body)
+	md, err := ParseSPMetadata(body)
+	if err != nil {
+		return nil, err
+	}
+	md.SourceURL = rawURL
+	return md, nil
 }
 
 func checkMetadataURL(u *url.URL) error {

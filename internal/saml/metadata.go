@@ -1,12 +1,14 @@
 package saml
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +95,11 @@ type SPMetadata struct {
 	SigningCertificates    []*x509.Certificate
 	EncryptionCertificates []*x509.Certificate
 	NameIDFormats          []string
+	// SourceURL is the URL FetchSPMetadata fetched the document from;
+	// empty for metadata parsed from bytes.
+	SourceURL string
+
+	raw []byte // the document, for VerifySignature
 }
 
 const (
@@ -109,7 +116,71 @@ func ParseSPMetadata(data []byte) (*SPMetadata, error) {
 	if err != nil {
 		return nil, err
 	}
-	ed := doc.Root()
+	m, err := spMetadataFrom(doc.Root())
+	if err != nil {
+		return nil, err
+	}
+	m.raw = data
+	return m, nil
+}
+
+// ErrMetadataSignature means SP metadata does not carry a valid signature
+// by the expected certificate.
+var ErrMetadataSignature = errors.New("saml: metadata signature")
+
+// VerifySignature checks that the metadata document carries a valid
+// enveloped XML signature by cert: on its root, or on the one
+// EntityDescriptor of an EntitiesDescriptor root; exactly one Reference to
+// the signed element's ID, RSA/ECDSA with SHA-256 or stronger (the same
+// rules as signed requests). The certificate's dates are not checked: it
+// is trusted as configured. The verified element is read again and must
+// say exactly what the document said, so nothing outside the signature
+// (or hidden from it, like comments) is used.
+func (m *SPMetadata) VerifySignature(cert *x509.Certificate) error {
+	if m == nil || m.raw == nil {
+		return fmt.Errorf("%w: the metadata document is not available", ErrMetadataSignature)
+	}
+	if cert == nil {
+		return fmt.Errorf("%w: no certificate", ErrMetadataSignature)
+	}
+	doc, err := ParseUntrusted(m.raw, MaxMetadataBytes)
+	if err != nil {
+		return err
+	}
+	el := doc.Root()
+	sigs := children(el, nsDSig, "Signature")
+	if len(sigs) == 0 && is(el, NSMetadata, "EntitiesDescriptor") {
+		if eds := children(el, NSMetadata, "EntityDescriptor"); len(eds) == 1 {
+			el, sigs = eds[0], children(eds[0], nsDSig, "Signature")
+		}
+	}
+	switch len(sigs) {
+	case 0:
+		return fmt.Errorf("%w: the metadata is not signed", ErrMetadataSignature)
+	case 1:
+	default:
+		return fmt.Errorf("%w: the metadata has %d signatures, want one", ErrMetadataSignature, len(sigs))
+	}
+	st := &sigState{root: el, sigEl: sigs[0]}
+	verified, err := st.verify([]*x509.Certificate{cert}, VerifyOptions{})
+	if err != nil {
+		return fmt.Errorf("%w: not signed by the metadata signing certificate (SHA-256 %X): %v", ErrMetadataSignature, sha256.Sum256(cert.Raw), err)
+	}
+	signed, err := spMetadataFrom(verified)
+	if err != nil {
+		return fmt.Errorf("%w: the signed content cannot be read: %v", ErrMetadataSignature, err)
+	}
+	a, b := *m, *signed
+	a.raw, a.SourceURL, b.raw, b.SourceURL = nil, "", nil, ""
+	if !reflect.DeepEqual(a, b) {
+		return fmt.Errorf("%w: the signed content differs from the document", ErrMetadataSignature)
+	}
+	return nil
+}
+
+// spMetadataFrom reads SP metadata from its root element.
+func spMetadataFrom(ed *etree.Element) (*SPMetadata, error) {
+	var err error
 	if is(ed, NSMetadata, "EntitiesDescriptor") {
 		eds := children(ed, NSMetadata, "EntityDescriptor")
 		if len(eds) != 1 {
@@ -334,6 +405,9 @@ func SelectACS(registered []Endpoint, req *AuthnRequest) (Endpoint, error) {
 
 // IdPMetadata describes idcenter's metadata for one application.
 type IdPMetadata struct {
+	// ID is the EntityDescriptor's ID attribute when the document is
+	// signed; empty means a random one.
+	ID       string
 	EntityID string
 	// SigningCertificates are published as signing KeyDescriptors: the
 	// current certificate, plus the next one during rotation.
@@ -364,6 +438,9 @@ func BuildIdPMetadata(m IdPMetadata, signer *Signer) ([]byte, error) {
 	if m.EntityID == "" {
 		b.fail(errors.New("saml: metadata needs an entity ID"))
 	}
+	if m.ID != "" && !isNCName(m.ID) {
+		b.fail(fmt.Errorf("saml: metadata ID %q is not an XML name", m.ID))
+	}
 	if len(m.SigningCertificates) == 0 {
 		b.fail(errors.New("saml: metadata needs a signing certificate"))
 	}
@@ -374,7 +451,11 @@ func BuildIdPMetadata(m IdPMetadata, signer *Signer) ([]byte, error) {
 	ed.CreateAttr("xmlns:md", NSMetadata)
 	ed.CreateAttr("xmlns:ds", nsDSig)
 	if signer != nil {
-		ed.CreateAttr("ID", b.id())
+		id := m.ID
+		if id == "" {
+			id = b.id()
+		}
+		ed.CreateAttr("ID", id)
 	}
 	ed.CreateAttr("entityID", m.EntityID)
 	if !m.ValidUntil.IsZero() {
@@ -417,4 +498,19 @@ func BuildIdPMetadata(m IdPMetadata, signer *Signer) ([]byte, error) {
 		}
 	}
 	return doc.WriteToBytes()
+}
+
+// isNCName reports whether s is a plain XML NCName of ASCII letters,
+// digits, '_', '-' and '.', starting with a letter or '_' (what IDs built
+// here look like).
+func isNCName(s string) bool {
+	for i, r := range s {
+		switch {
+		case r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }

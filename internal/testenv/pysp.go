@@ -277,6 +277,14 @@ func (s *PySP) LogoutURL(relay string) string {
 	return s.url + "/logout?" + url.Values{"relay": {relay}}.Encode()
 }
 
+// LogoutURLBinding is LogoutURL over binding "redirect" or "post" (an HTML
+// form with the LogoutRequest, enveloped-signed when SignLogout is set).
+// Only pysaml2 sends a LogoutRequest over HTTP-POST; python3-saml answers
+// 400 to "post".
+func (s *PySP) LogoutURLBinding(binding, relay string) string {
+	return s.url + "/logout?" + url.Values{"binding": {binding}, "relay": {relay}}.Encode()
+}
+
 // Metadata fetches the SP metadata XML.
 func (s *PySP) Metadata(t testing.TB) []byte {
 	t.Helper()

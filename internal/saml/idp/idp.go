@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/idcenter/idcenter/internal/apps"
@@ -83,6 +84,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET "+Prefix+"{appID}/metadata", h.metadata)
 	mux.HandleFunc("GET "+Prefix+"{appID}/start", h.start)
+	mux.HandleFunc("POST "+Prefix+"{appID}/start", h.startPOST) // CSRF-checked, not exempt
 	mux.HandleFunc("GET "+Prefix+"{appID}/sso", h.ssoRedirect)
 	mux.HandleFunc("POST "+Prefix+"{appID}/sso", h.ssoPOST)
 	mux.HandleFunc("GET "+Prefix+"{appID}/continue", h.continuePOST)
@@ -156,10 +158,30 @@ func (h *Handler) metadata(w http.ResponseWriter, r *http.Request) {
 
 // --- IdP-initiated ---
 
+// ConfirmParam on the start URL asks for the confirmation page even on a
+// same-origin navigation. idcenter adds it to the sign-in return_to of a
+// start URL that was not opened directly, so that signing in does not turn
+// a cross-site trigger into a direct one.
+const ConfirmParam = "confirm"
+
+// start answers GET /saml/apps/{appID}/start. An unsolicited Response has
+// no login-CSRF protection at the SP (IDP-09), so only a navigation known to
+// be direct (the portal tile, a bookmark, the address bar; see
+// directNavigation) is answered at once. Any other trigger (another site,
+// another origin of the same site, or no evidence either way) gets a
+// confirmation page whose same-origin, CSRF-protected POST (startPOST)
+// continues. Query parameters other than ConfirmParam are ignored: the
+// Response always goes to the application's default ACS with its default
+// RelayState.
 func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
+	direct := directNavigation(r, h.BaseURL) && !r.URL.Query().Has(ConfirmParam)
 	a := web.AuthFrom(r.Context())
 	if a.User == nil {
-		h.toSignIn(w, r, r.URL.RequestURI())
+		back := Prefix + url.PathEscape(r.PathValue("appID")) + "/start"
+		if !direct {
+			back += "?" + ConfirmParam + "=1"
+		}
+		h.toSignIn(w, r, back)
 		return
 	}
 	app, err := h.Apps.ByID(r.Context(), r.PathValue("appID"))
@@ -167,15 +189,106 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 		h.Fail(w, r, err)
 		return
 	}
-	if !h.allowed(w, r, app) {
+	acs, ok := h.idpInitiatedACS(w, r, app)
+	if !ok {
 		return
+	}
+	if !direct {
+		h.Log.Info("saml idp-initiated start needs confirmation", "app", app.ID,
+			"sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "request_id", httpx.RequestID(r.Context()))
+		h.Render.Render(w, r, http.StatusOK, "saml_start", web.Page{Title: "Continue to " + app.DisplayName,
+			Data: startConfirmation{AppName: app.DisplayName, Action: Prefix + url.PathEscape(app.ID) + "/start"}})
+		return
+	}
+	h.answer(w, r, app, acs, nil, app.DefaultRelayState)
+}
+
+type startConfirmation struct{ AppName, Action string }
+
+// startPOST is the confirmation page's button. portal.Middleware has
+// checked its CSRF token (bound to the session) and http.CrossOriginProtection
+// that it came from this origin; the route is not exempt from either.
+func (h *Handler) startPOST(w http.ResponseWriter, r *http.Request) {
+	if web.AuthFrom(r.Context()).User == nil {
+		h.toSignIn(w, r, Prefix+url.PathEscape(r.PathValue("appID"))+"/start?"+ConfirmParam+"=1")
+		return
+	}
+	app, err := h.Apps.ByID(r.Context(), r.PathValue("appID"))
+	if err != nil {
+		h.Fail(w, r, err)
+		return
+	}
+	acs, ok := h.idpInitiatedACS(w, r, app)
+	if !ok {
+		return
+	}
+	h.answer(w, r, app, acs, nil, app.DefaultRelayState)
+}
+
+// idpInitiatedACS checks the user may use app and returns its default ACS;
+// otherwise it has answered with the refusal page.
+func (h *Handler) idpInitiatedACS(w http.ResponseWriter, r *http.Request, app apps.Application) (saml.Endpoint, bool) {
+	if !h.allowed(w, r, app) {
+		return saml.Endpoint{}, false
 	}
 	acs, err := saml.SelectACS(endpoints(app), nil)
 	if err != nil {
 		h.refuse(w, r, app, http.StatusBadRequest, "no usable ACS", "This application has no usable assertion consumer service URL. Ask your administrator to check its settings.")
-		return
+		return saml.Endpoint{}, false
 	}
-	h.answer(w, r, app, acs, nil, app.DefaultRelayState)
+	return acs, true
+}
+
+// directNavigation reports whether a GET navigation is known to come from
+// this origin's own pages or from the user: Sec-Fetch-Site same-origin
+// (the portal tile) or none (address bar, bookmark); from a browser
+// without Fetch Metadata, an Origin or Referer of this origin (our pages
+// send Referrer-Policy: same-origin). A foreign Origin or Referer, any
+// other Sec-Fetch-Site (cross-site, and same-site: another origin under the
+// same registrable domain), or no evidence at all is not direct.
+func directNavigation(r *http.Request, base string) bool {
+	self := origin(base)
+	evidence := false
+	for _, k := range []string{"Origin", "Referer"} {
+		v := r.Header.Get(k)
+		if v == "" {
+			continue
+		}
+		if origin(v) != self || self == "" {
+			return false
+		}
+		evidence = true
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return true
+	case "":
+		return evidence
+	}
+	return false
+}
+
+// origin returns scheme://host[:port] of u, lower case, without the
+// scheme's default port; "" when u is not an absolute http(s) URL.
+func origin(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return ""
+	}
+	scheme, host, port := strings.ToLower(p.Scheme), strings.ToLower(p.Hostname()), p.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if scheme != "http" && scheme != "https" {
+		return ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host
 }
 
 // --- SP-initiated, HTTP-Redirect binding ---
@@ -585,19 +698,47 @@ func (h *Handler) stale(a web.Auth) bool {
 
 type message struct{ Message, Link, LinkText string }
 
-// refuse renders an error page, sends nothing to the SP, and audits why.
+// refuse renders an error page, sends nothing to the SP, and audits why
+// (saml.sso.refused).
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, app apps.Application, status int, reason, text string, kv ...string) {
-	summary := map[string]any{"reason": reason, "reasonCode": apps.SSOReasonCode(reason)}
-	for i := 0; i+1 < len(kv); i += 2 {
-		summary[kv[i]] = kv[i+1]
-	}
-	h.audit(r, app, "saml.sso.refused", summary)
-	h.Log.Warn("saml sso refused", "app", app.ID, "reason", reason, "request_id", httpx.RequestID(r.Context()))
 	title := "Sign-in refused"
 	if reason == "not assigned" {
 		title = "Not assigned"
 	}
-	h.Render.Render(w, r, status, "message", web.Page{Title: title, Data: message{text, "/start", "Go to the portal"}})
+	h.reject(w, r, app, rejection{action: "saml.sso.refused", reason: reason, kv: kv, status: status, title: title, text: text})
+}
+
+// rejection is a refused SAML message (SSO or SLO): why, for the audit
+// event and the log (never shown to the browser), and the error page the
+// browser gets instead of any message to the SP.
+type rejection struct {
+	action string   // audit action: saml.sso.refused or saml.slo.refused
+	reason string   // private reason; its stable code is apps.SSOReasonCode
+	kv     []string // extra audit summary pairs (issuer, acs, requestId, …)
+
+	status      int // of the error page
+	title, text string
+}
+
+// reject handles every refusal of the SSO and SLO endpoints the same way:
+// the audit event (refusalSummary), a warning in the log with the request
+// id, and the error page with a link to the portal. Nothing is sent to the
+// SP and the session is left as it is.
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, app apps.Application, j rejection) {
+	h.audit(r, app, j.action, refusalSummary(j.reason, j.kv...))
+	h.Log.Warn(strings.ReplaceAll(j.action, ".", " "), "app", app.ID, "reason", j.reason, "request_id", httpx.RequestID(r.Context()))
+	h.Render.Render(w, r, j.status, "message", web.Page{Title: j.title, Data: message{j.text, "/start", "Go to the portal"}})
+}
+
+// refusalSummary is the audit summary of a refused or failed SAML message:
+// the reason, its stable code (apps.SSOReasonCode), and the pairs of kv.
+// Refusals answered with a SAML status instead of a page use it too.
+func refusalSummary(reason string, kv ...string) map[string]any {
+	summary := map[string]any{"reason": reason, "reasonCode": apps.SSOReasonCode(reason)}
+	for i := 0; i+1 < len(kv); i += 2 {
+		summary[kv[i]] = kv[i+1]
+	}
+	return summary
 }
 
 func (h *Handler) badRequest(w http.ResponseWriter, r *http.Request, err error) {

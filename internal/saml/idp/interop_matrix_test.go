@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
+
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/directory"
@@ -67,6 +69,13 @@ func newMBrowser(idpBase, user string) *mbrowser {
 
 func (b *mbrowser) do(t *testing.T, method, u string, form url.Values) page {
 	t.Helper()
+	return b.doSite(t, method, u, form, "")
+}
+
+// doSite is do with the Sec-Fetch-Site header a browser would send (none
+// when site is "").
+func (b *mbrowser) doSite(t *testing.T, method, u string, form url.Values, site string) page {
+	t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
@@ -77,6 +86,9 @@ func (b *mbrowser) do(t *testing.T, method, u string, form url.Values) page {
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if site != "" {
+		req.Header.Set("Sec-Fetch-Site", site)
 	}
 	res, err := b.c.Do(req)
 	if err != nil {
@@ -122,17 +134,71 @@ func samlForm(body string) (action string, v url.Values, ok bool) {
 	return "", nil, false
 }
 
-// flow starts at start (GET) and follows redirects, the sign-in page and
-// SAML auto-post forms until a page that is none of these.
+// postedRoot is the local name of the root element of a POST-binding
+// message (base64 XML).
+func postedRoot(t *testing.T, b64 string) string {
+	t.Helper()
+	x, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatalf("posted SAML message: %v", err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(x); err != nil || doc.Root() == nil {
+		t.Fatalf("posted SAML message: %v\n%s", err, x)
+	}
+	return doc.Root().Tag
+}
+
+// fetchSite is the Sec-Fetch-Site a browser sends for a navigation that
+// the page at initiator started, through the URLs of chain (redirects
+// included): none when the user started it (initiator ""), else the least
+// trusted relation between the initiator and any URL of the chain. Ports
+// do not count for "site", so two loopback servers are same-site.
+func fetchSite(initiator string, chain []string) string {
+	if initiator == "" {
+		return "none"
+	}
+	from, _ := url.Parse(initiator)
+	site := "same-origin"
+	for _, c := range chain {
+		to, _ := url.Parse(c)
+		switch {
+		case from.Scheme == to.Scheme && from.Host == to.Host:
+		case from.Scheme == to.Scheme && from.Hostname() == to.Hostname():
+			site = "same-site"
+		default:
+			return "cross-site"
+		}
+	}
+	return site
+}
+
+// flow starts at start (GET, as typed in the address bar) and follows
+// redirects, the sign-in page and SAML auto-post forms until a page that is
+// none of these, sending the Sec-Fetch-Site a browser would.
 func (b *mbrowser) flow(t *testing.T, start string) flowResult {
 	t.Helper()
+	return b.navigate(t, "", "GET", start, nil)
+}
+
+// navigate is flow for a navigation that the page at initiator started
+// (a form's POST when form is not nil). With no user (b.user ""), the
+// sign-in page ends the flow.
+func (b *mbrowser) navigate(t *testing.T, initiator, method, start string, form url.Values) flowResult {
+	t.Helper()
 	var r flowResult
-	method, cur, form := "GET", start, url.Values(nil)
+	if form == nil {
+		method = "GET"
+	}
+	cur := start
+	var chain []string // this navigation's URLs so far (redirects)
 	for step := 0; step < 20; step++ {
 		u, err := url.Parse(cur)
 		if err != nil {
 			t.Fatal(err)
 		}
+		here := cur
+		chain = append(chain, cur)
 		if method == "GET" && strings.HasSuffix(u.Path, "/sso") && u.Query().Has("SAMLRequest") {
 			req, err := saml.ParseAuthnRequestRedirect(u.RawQuery)
 			if err != nil {
@@ -140,7 +206,7 @@ func (b *mbrowser) flow(t *testing.T, start string) flowResult {
 			}
 			r.request = req
 		}
-		pg := b.do(t, method, cur, form)
+		pg := b.doSite(t, method, cur, form, fetchSite(initiator, chain))
 		r.final, r.finalURL = pg, cur
 		switch {
 		case pg.status >= 300 && pg.status < 400:
@@ -149,7 +215,8 @@ func (b *mbrowser) flow(t *testing.T, start string) flowResult {
 				t.Fatal(err)
 			}
 			method, cur, form = "GET", loc.String(), nil
-		case pg.status == 200 && strings.HasPrefix(cur, b.idp+"/signin?"):
+			continue // the same navigation
+		case pg.status == 200 && strings.HasPrefix(cur, b.idp+"/signin?") && b.user != "":
 			m := csrfRE.FindStringSubmatch(pg.body)
 			if m == nil {
 				t.Fatalf("sign-in page without csrf: %s", pg.body)
@@ -162,24 +229,27 @@ func (b *mbrowser) flow(t *testing.T, start string) flowResult {
 			if pg.status != 200 || !ok {
 				return r
 			}
-			if v.Has("SAMLRequest") {
+			switch {
+			case v.Has("SAMLRequest") && postedRoot(t, v.Get("SAMLRequest")) == "AuthnRequest":
 				req, err := saml.ParseAuthnRequestPOST(v.Get("SAMLRequest"), v.Get("RelayState"))
 				if err != nil {
 					t.Fatalf("POST AuthnRequest from the SP: %v", err)
 				}
 				r.request = req
-			} else {
+			case v.Has("SAMLResponse") && postedRoot(t, v.Get("SAMLResponse")) == "Response":
 				x, err := base64.StdEncoding.DecodeString(v.Get("SAMLResponse"))
 				if err != nil {
 					t.Fatalf("SAMLResponse: %v", err)
 				}
 				r.samlResponse, r.postedToSP = x, true
-			}
+			} // logout messages are posted on as they are
 			if a, err := u.Parse(action); err == nil {
 				action = a.String()
 			}
 			method, cur, form = "POST", action, v
 		}
+		// A form on the page at here starts the next navigation.
+		initiator, chain = here, nil
 	}
 	t.Fatalf("flow from %s did not end after 20 steps (at %s)", start, cur)
 	return r

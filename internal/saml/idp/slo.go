@@ -263,7 +263,7 @@ func (s *SLO) logoutRequest(w http.ResponseWriter, r *http.Request, req *saml.Lo
 	case len(req.SessionIndexes) > 0 && !slices.Contains(req.SessionIndexes, a.Session.ID),
 		i < 0, parts[i].NameID != req.NameID.Value:
 		// Not this browser's session: leave it alone and say so.
-		s.audit(r, app, "saml.slo.refused", map[string]any{"reason": "unknown principal or session", "reasonCode": apps.ReasonUnknownSession, "requestId": req.ID})
+		s.audit(r, app, "saml.slo.refused", refusalSummary("unknown principal or session", "requestId", req.ID))
 		st.Status = saml.Status{Code: saml.StatusRequester, SubCode: saml.StatusUnknownPrincipal}
 		s.finish(w, r, st)
 		return
@@ -419,7 +419,7 @@ func (s *SLO) logoutResponse(w http.ResponseWriter, r *http.Request, resp *saml.
 	}
 	if reason != "" {
 		st.Partial = true
-		s.audit(r, app, "saml.slo.partial", map[string]any{"reason": reason, "reasonCode": apps.SSOReasonCode(reason), "requestId": st.CurrentID})
+		s.audit(r, app, "saml.slo.partial", refusalSummary(reason, "requestId", st.CurrentID))
 	}
 	st.Current, st.CurrentID = nil, ""
 	s.next(w, r, st)
@@ -527,14 +527,9 @@ func (s *SLO) verifySP(w http.ResponseWriter, r *http.Request, app apps.Applicat
 // refuseLogout renders an error page, sends nothing to the SP, leaves the
 // session alone, and audits why (saml.slo.refused).
 func (s *SLO) refuseLogout(w http.ResponseWriter, r *http.Request, app apps.Application, reason string, kv ...string) {
-	summary := map[string]any{"reason": reason, "reasonCode": apps.SSOReasonCode(reason)}
-	for i := 0; i+1 < len(kv); i += 2 {
-		summary[kv[i]] = kv[i+1]
-	}
-	s.audit(r, app, "saml.slo.refused", summary)
-	s.Log.Warn("saml slo refused", "app", app.ID, "reason", reason)
-	s.Render.Render(w, r, http.StatusBadRequest, "message", web.Page{Title: "Sign-out refused",
-		Data: message{"The sign-out request from " + app.DisplayName + " was not accepted. You are still signed in here; use Sign out in the portal.", "/start", "Go to the portal"}})
+	s.reject(w, r, app, rejection{action: "saml.slo.refused", reason: reason, kv: kv, status: http.StatusBadRequest,
+		title: "Sign-out refused",
+		text:  "The sign-out request from " + app.DisplayName + " was not accepted. You are still signed in here; use Sign out in the portal."})
 }
 
 func (s *SLO) badLogout(w http.ResponseWriter, r *http.Request, err error) {

@@ -74,8 +74,8 @@ func setupSLO(t *testing.T, e *env, requireSigned bool) *sloEnv {
 func (s *sloEnv) signInToBoth(b *browser) string {
 	s.t.Helper()
 	b.signIn("alice", "/start")
-	info := s.verify(b.deliver(b.get("/saml/apps/" + s.appID + "/start")))
-	if pg := b.get("/saml/apps/" + s.chatID + "/start"); pg.status != 200 || !strings.Contains(pg.body, "SAMLResponse") {
+	info := s.verify(b.deliver(b.open("/saml/apps/" + s.appID + "/start")))
+	if pg := b.open("/saml/apps/" + s.chatID + "/start"); pg.status != 200 || !strings.Contains(pg.body, "SAMLResponse") {
 		s.t.Fatalf("chat sso: %d %s", pg.status, pg.body)
 	}
 	return info.SessionIndex

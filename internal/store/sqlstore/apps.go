@@ -67,14 +67,15 @@ func (c *conn) appWriteErr(err error, a apps.Application) error {
 }
 
 const appColumns = `p.id, p.display_name, p.entity_id, p.enabled, p.template, p.managed_by, p.config,
-	p.created_at, p.modified_at, p.version`
+	p.created_at, p.modified_at, p.version, p.metadata_url, p.metadata_checked_at, p.metadata_refreshed_at, p.metadata_error`
 
 func scanApp(sc interface{ Scan(...any) error }) (apps.Application, error) {
 	var a apps.Application
-	var config string
+	var config, mdURL, mdErr string
 	var created, modified int64
+	var checked, refreshed sql.NullInt64
 	if err := sc.Scan(&a.ID, &a.DisplayName, &a.EntityID, &a.Enabled, &a.Template, &a.ManagedBy, &config,
-		&created, &modified, &a.Version); err != nil {
+		&created, &modified, &a.Version, &mdURL, &checked, &refreshed, &mdErr); err != nil {
 		return a, err
 	}
 	id, name, entityID, enabled, template, managedBy, version := a.ID, a.DisplayName, a.EntityID, a.Enabled, a.Template, a.ManagedBy, a.Version
@@ -83,6 +84,10 @@ func scanApp(sc interface{ Scan(...any) error }) (apps.Application, error) {
 	}
 	a.ID, a.DisplayName, a.EntityID, a.Enabled, a.Template, a.ManagedBy, a.Version = id, name, entityID, enabled, template, managedBy, version
 	a.Created, a.LastModified = fromMicros(created), fromMicros(modified)
+	a.SPMetadataURL, a.MetadataRefresh = mdURL, nil
+	if mdURL != "" && (checked.Valid || refreshed.Valid || mdErr != "") {
+		a.MetadataRefresh = &apps.MetadataRefresh{CheckedAt: ptrTime(checked), RefreshedAt: ptrTime(refreshed), Error: mdErr}
+	}
 	return a, nil
 }
 
@@ -90,6 +95,7 @@ func scanApp(sc interface{ Scan(...any) error }) (apps.Application, error) {
 func appConfig(a apps.Application) (string, error) {
 	a.ID, a.DisplayName, a.EntityID, a.Enabled, a.Template, a.ManagedBy, a.Version = "", "", "", false, "", "", 0
 	a.Created, a.LastModified = time.Time{}, time.Time{}
+	a.SPMetadataURL, a.MetadataRefresh = "", nil
 	b, err := json.Marshal(a)
 	return string(b), err
 }
@@ -167,23 +173,36 @@ func (c *conn) InsertApp(ctx context.Context, a apps.Application) error {
 	if err != nil {
 		return err
 	}
+	var checked, refreshed *time.Time
+	if r := a.MetadataRefresh; r != nil && a.SPMetadataURL != "" {
+		checked, refreshed = r.CheckedAt, r.RefreshedAt
+	}
 	_, err = c.q.ExecContext(ctx, `INSERT INTO apps (id, display_name, name_norm, entity_id, enabled, template, managed_by,
-		config, created_at, modified_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		config, created_at, modified_at, version, metadata_url, metadata_checked_at, metadata_refreshed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		a.ID, a.DisplayName, apps.NormalizeName(a.DisplayName), a.EntityID, a.Enabled, a.Template, a.ManagedBy,
-		config, micros(a.Created), micros(a.LastModified), a.Version)
+		config, micros(a.Created), micros(a.LastModified), a.Version, a.SPMetadataURL, nullMicros(checked), nullMicros(refreshed))
 	return c.appWriteErr(err, a)
 }
 
-// UpdateApp replaces an application's stored state if its version is still prevVersion.
+// UpdateApp replaces an application's stored state if its version is
+// still prevVersion. The metadata refresh state is the refresher's: it is
+// kept, except that a new metadata URL starts afresh (refreshed at the next
+// opportunity).
 func (c *conn) UpdateApp(ctx context.Context, a apps.Application, prevVersion int64) error {
 	config, err := appConfig(a)
 	if err != nil {
 		return err
 	}
 	res, err := c.q.ExecContext(ctx, `UPDATE apps SET display_name = $1, name_norm = $2, entity_id = $3, enabled = $4,
-		template = $5, managed_by = $6, config = $7, modified_at = $8, version = $9 WHERE id = $10 AND version = $11`,
+		template = $5, managed_by = $6, config = $7, modified_at = $8, version = $9,
+		metadata_checked_at = CASE WHEN metadata_url = $12 THEN metadata_checked_at ELSE NULL END,
+		metadata_refreshed_at = CASE WHEN metadata_url = $12 THEN metadata_refreshed_at ELSE NULL END,
+		metadata_error = CASE WHEN metadata_url = $12 THEN metadata_error ELSE '' END,
+		metadata_url = $12
+		WHERE id = $10 AND version = $11`,
 		a.DisplayName, apps.NormalizeName(a.DisplayName), a.EntityID, a.Enabled, a.Template, a.ManagedBy, config,
-		micros(a.LastModified), a.Version, a.ID, prevVersion)
+		micros(a.LastModified), a.Version, a.ID, prevVersion, a.SPMetadataURL)
 	if err != nil {
 		return c.appWriteErr(err, a)
 	}
@@ -198,6 +217,44 @@ func (c *conn) DeleteApp(ctx context.Context, id string) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return errs.NotFound("app", id)
+	}
+	return nil
+}
+
+// ListMetadataRefreshDue lists the applications with an SP metadata URL
+// whose last refresh attempt was at or before before, or never; the
+// longest waiting first.
+func (c *conn) ListMetadataRefreshDue(ctx context.Context, before time.Time) ([]apps.Application, error) {
+	return c.listApps(ctx, `SELECT `+appColumns+` FROM apps p WHERE p.metadata_url <> ''
+		AND (p.metadata_checked_at IS NULL OR p.metadata_checked_at <= $1)
+		ORDER BY COALESCE(p.metadata_checked_at, 0), p.id`, micros(before))
+}
+
+// ClaimMetadataRefresh moves the last refresh attempt of the application
+// to now if it is still due (at or before before, or never). Of replicas
+// racing for the same refresh, one sees a row updated; the others see none
+// (PostgreSQL re-checks the condition on the row the winner updated).
+func (c *conn) ClaimMetadataRefresh(ctx context.Context, appID string, now, before time.Time) (bool, error) {
+	res, err := c.q.ExecContext(ctx, `UPDATE apps SET metadata_checked_at = $1
+		WHERE id = $2 AND metadata_url <> '' AND (metadata_checked_at IS NULL OR metadata_checked_at <= $3)`,
+		micros(now), appID, micros(before))
+	if err != nil {
+		return false, c.wrap(err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, c.wrap(err)
+}
+
+// SetMetadataRefreshResult records a refresh's outcome.
+func (c *conn) SetMetadataRefreshResult(ctx context.Context, appID string, refreshedAt *time.Time, errText string) error {
+	res, err := c.q.ExecContext(ctx, `UPDATE apps SET metadata_error = $1,
+		metadata_refreshed_at = COALESCE($2, metadata_refreshed_at) WHERE id = $3`,
+		errText, nullMicros(refreshedAt), appID)
+	if err != nil {
+		return c.wrap(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFound("app", appID)
 	}
 	return nil
 }

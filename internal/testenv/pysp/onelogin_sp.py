@@ -142,6 +142,8 @@ class Handler(BaseHTTPRequestHandler):
             if u.path == "/login":
                 return self.login(q.get("binding", "redirect"), q.get("relay", ""))
             if u.path == "/logout":
+                if q.get("binding", "redirect") != "redirect":
+                    return self.send(400, {"error": "python3-saml sends logout requests over HTTP-Redirect only"})
                 return self.logout(q.get("relay", ""))
             if u.path == "/sls":
                 return self.sls(u.path, q)

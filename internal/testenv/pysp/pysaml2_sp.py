@@ -160,7 +160,7 @@ class Handler(BaseHTTPRequestHandler):
             if u.path == "/login":
                 return self.login(q.get("binding", "redirect"), q.get("relay", ""))
             if u.path == "/logout":
-                return self.logout(q.get("relay", ""))
+                return self.logout(q.get("relay", ""), q.get("binding", "redirect"))
             if u.path == "/sls":
                 return self.sls(q, BINDING_HTTP_REDIRECT)
             return self.send(404, {"error": "not found"})
@@ -244,16 +244,23 @@ class Handler(BaseHTTPRequestHandler):
             STATE["acs"] = result
         return self.send(200, result)
 
-    def logout(self, relay):
+    def logout(self, relay, binding="redirect"):
+        b = {"redirect": BINDING_HTTP_REDIRECT, "post": BINDING_HTTP_POST}.get(binding)
+        if b is None:
+            return self.send(400, {"error": "binding must be redirect or post"})
         with LOCK:
             sess = STATE["session"]
         if not sess:
             return self.send(409, {"error": "no session"})
         cfg = self.server.cfg
         sign = bool(cfg.get("sign_logout"))
-        res = self.server.client.global_logout(sess["name_id"], reason="user", sign=sign,
-                                               sign_alg=SIG_RSA_SHA256 if sign else None,
-                                               digest_alg=DIGEST_SHA256 if sign else None)
+        client = self.server.client
+        # do_logout is global_logout with the binding chosen (pysaml2 prefers
+        # HTTP-Redirect over HTTP-POST when the IdP offers both).
+        res = client.do_logout(sess["name_id"], client.users.issuers_of_info(sess["name_id"]), "user", None,
+                               sign=sign, expected_binding=b,
+                               sign_alg=SIG_RSA_SHA256 if sign else None,
+                               digest_alg=DIGEST_SHA256 if sign else None)
         for _entity, (binding, info) in res.items():
             # pysaml2 keeps the outstanding LogoutRequest in its state.
             return http_reply(self, binding, info)
