@@ -54,10 +54,15 @@ type App struct {
 	Attributes            []AppAttribute `json:"attributes,omitempty"`
 	Template              string         `json:"template"`
 	Enabled               bool           `json:"enabled"`
-	ManagedBy             string         `json:"managedBy,omitempty"`
-	Created               time.Time      `json:"created"`
-	LastModified          time.Time      `json:"lastModified"`
-	Version               int64          `json:"version"`
+	// SPMetadataURL is where the SP's metadata is fetched and refreshed from;
+	// SPMetadataSigningCertificate, when set, must have signed it.
+	SPMetadataURL                string           `json:"spMetadataUrl,omitempty"`
+	SPMetadataSigningCertificate string           `json:"spMetadataSigningCertificate,omitempty"`
+	MetadataRefresh              *MetadataRefresh `json:"metadataRefresh,omitempty"` // read-only
+	ManagedBy                    string           `json:"managedBy,omitempty"`
+	Created                      time.Time        `json:"created"`
+	LastModified                 time.Time        `json:"lastModified"`
+	Version                      int64            `json:"version"`
 
 	// The IdP's addresses for this application, set by the server (read-only):
 	// its entity ID, SSO URL (both bindings), SLO URL, metadata URL and the
@@ -67,6 +72,13 @@ type App struct {
 	IdPSLOURL      string `json:"idpSloUrl,omitempty"`
 	IdPMetadataURL string `json:"idpMetadataUrl,omitempty"`
 	IdPStartURL    string `json:"idpStartUrl,omitempty"`
+}
+
+// MetadataRefresh is the outcome of the periodic refresh from SPMetadataURL.
+type MetadataRefresh struct {
+	CheckedAt   *time.Time `json:"checkedAt,omitempty"`
+	RefreshedAt *time.Time `json:"refreshedAt,omitempty"`
+	Error       string     `json:"error,omitempty"`
 }
 
 // AppRequest creates an application from a catalog template (empty for a

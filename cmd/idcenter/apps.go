@@ -206,6 +206,15 @@ func printApp(g *Globals, a client.App) error {
 	d.add("Template", a.Template)
 	d.add("Enabled", yesNo(a.Enabled))
 	d.add("Entity ID", a.EntityID)
+	d.add("SP metadata URL", a.SPMetadataURL)
+	if r := a.MetadataRefresh; r != nil {
+		if r.RefreshedAt != nil {
+			d.add("Metadata refreshed", r.RefreshedAt.UTC().Format(time.RFC3339))
+		}
+		if r.Error != "" {
+			d.add("Metadata refresh error", r.Error)
+		}
+	}
 	for _, e := range a.ACS {
 		v := fmt.Sprintf("%s (index %d", e.URL, e.Index)
 		if e.Default {
