@@ -130,6 +130,7 @@ type Member struct {
 	UserID      string `json:"userId"`
 	UserName    string `json:"userName"`
 	DisplayName string `json:"displayName,omitempty"`
+	Role        string `json:"-"` // the member's role, for hiding privileged members from SCIM
 }
 
 // UserFilter selects users. Zero fields match everything.

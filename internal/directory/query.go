@@ -36,6 +36,9 @@ const (
 	// Groups.
 	FieldDisplayName = "displayName"
 	FieldMember      = "member" // a member's user id (eq) or any member (pr)
+	// FieldOrdinaryMember is FieldMember restricted to members without a
+	// role; SCIM tokens' member conditions are rewritten to it.
+	FieldOrdinaryMember = "ordinaryMember"
 )
 
 // True matches everything.
@@ -129,6 +132,7 @@ func (s *Service) QueryGroups(ctx context.Context, actor audit.Actor, q Query) (
 		return nil, err
 	}
 	q.Limit = clampLimit(q.Limit)
+	q.Where = visibleMembers(actor, q.Where)
 	return s.Store.QueryGroups(ctx, q)
 }
 
@@ -137,10 +141,31 @@ func (s *Service) CountGroups(ctx context.Context, actor audit.Actor, where Pred
 	if err := canProvision(actor); err != nil {
 		return 0, err
 	}
-	return s.Store.CountGroups(ctx, where)
+	return s.Store.CountGroups(ctx, visibleMembers(actor, where))
 }
 
-// MemberIDs returns the user ids of every member of a group.
+// visibleMembers makes a provisioning token's member conditions ignore
+// privileged members, as MemberIDs does: a token can neither list an
+// administrator's id nor probe for it.
+func visibleMembers(a audit.Actor, p Pred) Pred {
+	if a.Role != audit.RoleSCIM {
+		return p
+	}
+	if p.Field == FieldMember {
+		p.Field = FieldOrdinaryMember
+	}
+	if len(p.Args) > 0 {
+		args := make([]Pred, len(p.Args))
+		for i, q := range p.Args {
+			args[i] = visibleMembers(a, q)
+		}
+		p.Args = args
+	}
+	return p
+}
+
+// MemberIDs returns every member of a group (for a provisioning token,
+// every member without a role).
 func (s *Service) MemberIDs(ctx context.Context, actor audit.Actor, groupID string) ([]Member, error) {
 	if err := canProvision(actor); err != nil {
 		return nil, err
@@ -152,7 +177,12 @@ func (s *Service) MemberIDs(ctx context.Context, actor audit.Actor, groupID stri
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, page...)
+		for _, m := range page {
+			if actor.Role == audit.RoleSCIM && m.Role != RoleNone {
+				continue // privileged members are out of a token's sight
+			}
+			out = append(out, m)
+		}
 		if next == "" {
 			return out, nil
 		}

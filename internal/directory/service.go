@@ -7,7 +7,9 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -144,8 +146,16 @@ func (s *Service) checkManager(ctx context.Context, r Reader, actor audit.Actor,
 	return nil
 }
 
+// unstorable reports keys no stored id or name can equal: PostgreSQL
+// refuses NUL bytes and invalid UTF-8 in a text parameter outright, which
+// must be a "not found", not a store error.
+func unstorable(key string) bool { return !utf8.ValidString(key) || strings.ContainsRune(key, 0) }
+
 // resolveUser finds a user by id, falling back to userName.
 func resolveUser(ctx context.Context, r Reader, key string) (User, error) {
+	if unstorable(key) {
+		return User{}, errs.NotFound("user", key)
+	}
 	if _, err := uuid.Parse(key); err == nil {
 		u, err := r.GetUser(ctx, key)
 		if !errors.Is(err, errs.ErrNotFound) {
@@ -156,6 +166,9 @@ func resolveUser(ctx context.Context, r Reader, key string) (User, error) {
 }
 
 func resolveGroup(ctx context.Context, r Reader, key string) (Group, error) {
+	if unstorable(key) {
+		return Group{}, errs.NotFound("group", key)
+	}
 	if _, err := uuid.Parse(key); err == nil {
 		g, err := r.GetGroup(ctx, key)
 		if !errors.Is(err, errs.ErrNotFound) {

@@ -262,7 +262,7 @@ func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, actor audit
 			return err
 		}
 		g, err = h.changeGroup(r, actor, g, ifVersion, before, after)
-		if attempt < updateRetries && retryable(err, ifVersion) {
+		if retryable(r.Context(), err, ifVersion, attempt) {
 			continue
 		}
 		if err != nil {

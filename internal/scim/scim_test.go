@@ -167,3 +167,15 @@ func TestBulk(t *testing.T) {
 		}
 	})
 }
+
+// TestUnstorableIDs: PostgreSQL refuses NUL and invalid UTF-8 in text
+// parameters; such ids are simply not found (found by probing, was a 500).
+func TestUnstorableIDs(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *server) {
+		for _, p := range []string{"/Users/%00", "/Groups/%00", "/Users/%ff%fe", "/Groups/a%00b"} {
+			s.do("GET", p, nil).scimError(t, http.StatusNotFound, "")
+			s.do("PATCH", p, `{"Operations":[{"op":"add","path":"displayName","value":"x"}]}`).scimError(t, http.StatusNotFound, "")
+			s.do("DELETE", p, nil).scimError(t, http.StatusNotFound, "")
+		}
+	})
+}

@@ -168,7 +168,7 @@ func (h *Handler) updateUser(r *http.Request, actor audit.Actor, mutate func(*di
 		if err == nil && u.ID != id {
 			return directory.User{}, errorf(http.StatusNotFound, "", "resource not found")
 		}
-		if attempt < updateRetries && retryable(err, ifVersion) {
+		if retryable(r.Context(), err, ifVersion, attempt) {
 			continue
 		}
 		return u, err

@@ -454,7 +454,7 @@ func (c *conn) touchGroup(ctx context.Context, res sql.Result, groupID string, a
 func (c *conn) ListMembers(ctx context.Context, groupID, cursor string, limit int) ([]directory.Member, string, error) {
 	limit = pageLimit(limit)
 	var a args
-	q := `SELECT u.id, u.user_name, u.display_name, u.user_name_norm FROM group_members gm JOIN users u ON u.id = gm.user_id
+	q := `SELECT u.id, u.user_name, u.display_name, u.role, u.user_name_norm FROM group_members gm JOIN users u ON u.id = gm.user_id
 		WHERE gm.group_id = ` + a.add(groupID)
 	if cursor != "" {
 		key, err := decodeCursor(cursor)
@@ -474,7 +474,7 @@ func (c *conn) ListMembers(ctx context.Context, groupID, cursor string, limit in
 	for rows.Next() {
 		var m directory.Member
 		var key string
-		if err := rows.Scan(&m.UserID, &m.UserName, &m.DisplayName, &key); err != nil {
+		if err := rows.Scan(&m.UserID, &m.UserName, &m.DisplayName, &m.Role, &key); err != nil {
 			return nil, "", c.wrap(err)
 		}
 		out, keys = append(out, m), append(keys, key)
