@@ -126,20 +126,7 @@ func (c *conn) GetAppByEntityID(ctx context.Context, entityID string) (apps.Appl
 }
 
 func (c *conn) listApps(ctx context.Context, q string, args ...any) ([]apps.Application, error) {
-	rows, err := c.q.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, c.wrap(err)
-	}
-	defer rows.Close()
-	var out []apps.Application
-	for rows.Next() {
-		a, err := scanApp(rows)
-		if err != nil {
-			return nil, c.wrap(err)
-		}
-		out = append(out, a)
-	}
-	return out, c.wrap(rows.Err())
+	return queryAll(ctx, c, scanApp, q, args...)
 }
 
 // ListApps lists every application in display-name order.

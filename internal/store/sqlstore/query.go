@@ -175,20 +175,7 @@ func (c *conn) QueryUsers(ctx context.Context, q directory.Query) ([]directory.U
 	// 90 ms on SQLite before (BenchmarkSCIM100k, docs/performance.md).
 	sqlq := `SELECT ` + userColumns + userFrom + ` WHERE u.id IN (SELECT u.id FROM users u WHERE ` + w +
 		` ORDER BY u.id LIMIT ` + a.add(pageLimit(q.Limit)) + ` OFFSET ` + a.add(max(q.Offset, 0)) + `) ORDER BY u.id`
-	rows, err := c.q.QueryContext(ctx, sqlq, a...)
-	if err != nil {
-		return nil, c.wrap(err)
-	}
-	defer rows.Close()
-	var out []directory.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, c.wrap(err)
-		}
-		out = append(out, u)
-	}
-	return out, c.wrap(rows.Err())
+	return queryAll(ctx, c, scanUser, sqlq, a...)
 }
 
 // CountUsers counts the users matching w.
@@ -211,20 +198,7 @@ func (c *conn) QueryGroups(ctx context.Context, q directory.Query) ([]directory.
 		return nil, err
 	}
 	sqlq := `SELECT ` + groupColumns + ` FROM groups g WHERE ` + w + ` ORDER BY g.id LIMIT ` + a.add(pageLimit(q.Limit)) + ` OFFSET ` + a.add(max(q.Offset, 0))
-	rows, err := c.q.QueryContext(ctx, sqlq, a...)
-	if err != nil {
-		return nil, c.wrap(err)
-	}
-	defer rows.Close()
-	var out []directory.Group
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			return nil, c.wrap(err)
-		}
-		out = append(out, g)
-	}
-	return out, c.wrap(rows.Err())
+	return queryAll(ctx, c, scanGroup, sqlq, a...)
 }
 
 // CountGroups counts the groups matching p.
@@ -237,4 +211,22 @@ func (c *conn) CountGroups(ctx context.Context, p directory.Pred) (int, error) {
 	var n int
 	err = c.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM groups g WHERE `+w, a...).Scan(&n)
 	return n, c.wrap(err)
+}
+
+// queryAll runs q and scans every row with scan.
+func queryAll[T any](ctx context.Context, c *conn, scan func(interface{ Scan(...any) error }) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := c.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, c.wrap(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, c.wrap(err)
+		}
+		out = append(out, v)
+	}
+	return out, c.wrap(rows.Err())
 }
