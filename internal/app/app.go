@@ -20,6 +20,7 @@ import (
 	"github.com/idcenter/idcenter/internal/adminapi"
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
+	"github.com/idcenter/idcenter/internal/cloud"
 	"github.com/idcenter/idcenter/internal/authn"
 	"github.com/idcenter/idcenter/internal/config"
 	"github.com/idcenter/idcenter/internal/declarative"
@@ -48,6 +49,7 @@ type App struct {
 	Tokens    *tokens.Service
 	API       *adminapi.API
 	SCIM      *scim.Handler
+	Cloud     *cloud.Service
 	Sessions  *session.Service
 	Auth      *authn.Service
 	Portal    *portal.Portal
@@ -149,6 +151,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstor
 		Log:         log,
 		OnError:     a.metrics.observeError,
 	}
+	a.Cloud = &cloud.Service{Store: st.Cloud()}
 	a.SCIM = &scim.Handler{Directory: a.Directory, Auth: a.Tokens, Audit: st, BaseURL: cfg.PublicURL(), Log: log}
 	a.handler = a.routes()
 	return a, nil
