@@ -126,7 +126,7 @@ func TestValidation(t *testing.T) {
 			}
 		}
 		ok := cloud.PermissionSet{Name: "Admin+Ops", SessionDuration: "pt12h", RelayState: "https://console.aws.amazon.com/ec2/",
-			InlinePolicy: `{"Version":"2012-10-17","Statement":{"Effect":"Deny","NotAction":"iam:*","Resource":"*"}}`,
+			InlinePolicy:     `{"Version":"2012-10-17","Statement":{"Effect":"Deny","NotAction":"iam:*","Resource":"*"}}`,
 			CustomerPolicies: []cloud.PolicyRef{{Name: "team-policy"}}, Boundary: &cloud.Boundary{ManagedPolicyARN: "arn:aws:iam::aws:policy/PowerUserAccess"},
 			Tags: []cloud.Tag{{Key: "team", Value: "ops"}}}
 		p, err := svc.CreatePermissionSet(ctx, admin, ok)
