@@ -72,8 +72,9 @@ func (c *ApplyCmd) read(stdin io.Reader) ([]byte, error) {
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return nil, fmt.Errorf("%s is empty", name)
 	}
-	if strings.Contains(string(b), "sp_metadata_file") {
-		// The server cannot read our files: inline the SP metadata they name.
+	if strings.Contains(string(b), "sp_metadata_file") || strings.Contains(string(b), "inline_policy_file") {
+		// The server cannot read our files: inline the SP metadata and
+		// the inline policies they name.
 		dir := "."
 		if c.File != "-" {
 			dir = filepath.Dir(c.File)

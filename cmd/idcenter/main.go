@@ -60,6 +60,10 @@ type CLI struct {
 	Users  UsersCmd  `cmd:"" help:"Manage users." group:"Admin commands:"`
 	Groups GroupsCmd `cmd:"" help:"Manage groups and their members." group:"Admin commands:"`
 	Apps   AppsCmd   `cmd:"" help:"Manage SAML applications, their assignments and certificates." group:"Admin commands:"`
+
+	Accounts       AccountsCmd       `cmd:"" help:"Manage AWS accounts and who holds which permission set in them." group:"Admin commands:"`
+	PermissionSets PermissionSetsCmd `cmd:"" name:"permission-sets" help:"Manage permission sets: the IAM roles people get in AWS accounts." group:"Admin commands:"`
+
 	Tokens TokensCmd `cmd:"" help:"Manage admin API tokens." group:"Admin commands:"`
 
 	SCIMTokens SCIMTokensCmd `cmd:"" name:"scim-tokens" help:"Manage SCIM provisioning tokens for identity providers." group:"Admin commands:"`
@@ -67,6 +71,8 @@ type CLI struct {
 	Audit  AuditCmd  `cmd:"" help:"Read the audit trail." group:"Admin commands:"`
 	Apply  ApplyCmd  `cmd:"" help:"Apply a declarative YAML description of users and groups." group:"Admin commands:"`
 	Export ExportCmd `cmd:"" help:"Print users and groups as a declarative YAML document." group:"Admin commands:"`
+
+	AWS AWSCmd `cmd:"" name:"aws" help:"Render the IAM set-up of AWS accounts as code and check it for drift." group:"Admin commands:"`
 
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }

@@ -14,10 +14,12 @@ import (
 
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
+	"github.com/idcenter/idcenter/internal/cloud"
 	"github.com/idcenter/idcenter/internal/declarative"
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/errs"
 	"github.com/idcenter/idcenter/internal/httpx"
+	"github.com/idcenter/idcenter/internal/iac"
 	"github.com/idcenter/idcenter/internal/saml"
 	"github.com/idcenter/idcenter/internal/tokens"
 )
@@ -34,7 +36,9 @@ type API struct {
 	Audit       *audit.Service
 	Declarative *declarative.Service
 	Apps        *apps.Service
-	Auth        Authenticator
+	// Cloud manages AWS accounts, permission sets and account assignments.
+	Cloud *cloud.Service
+	Auth  Authenticator
 	// BaseURL is the public base URL (no trailing slash): the IdP addresses
 	// of applications are built from it.
 	BaseURL string
@@ -46,6 +50,8 @@ type API struct {
 	Log      *slog.Logger
 	// OnError is told about every error response (metrics).
 	OnError func(status int)
+	// IaC renders accounts' IAM set-up as code and checks it for drift.
+	IaC *iac.Service
 	// FetchSPMetadata fetches SP metadata by URL for spMetadataUrl; nil
 	// means saml.FetchSPMetadata with its defaults (tests replace it).
 	FetchSPMetadata func(ctx context.Context, url string) (*saml.SPMetadata, error)

@@ -144,7 +144,7 @@ func (a *API) table() []route {
 			Body:  "", BodyMedia: "application/yaml", Status: 200, Resp: PlanResult{}, h: a.apply},
 		{Method: "GET", Path: "/export", ID: "export", Tag: "config", Summary: "Export the directory as a declarative document", Access: accessRead,
 			Status: 200, Resp: "", RespMedia: "application/yaml", h: a.export},
-	}, append(a.appRoutes(), a.scimTokenRoutes()...)...)
+	}, append(append(append(a.appRoutes(), a.scimTokenRoutes()...), a.cloudRoutes()...), a.iacRoutes()...)...)
 }
 
 func (a *API) whoAmI(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {

@@ -21,6 +21,7 @@ import (
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/authn"
+	"github.com/idcenter/idcenter/internal/awsfed"
 	"github.com/idcenter/idcenter/internal/cloud"
 	"github.com/idcenter/idcenter/internal/config"
 	"github.com/idcenter/idcenter/internal/declarative"
@@ -61,6 +62,9 @@ type App struct {
 	// FetchSPMetadata fetches SP metadata for the periodic refresh
 	// (RefreshMetadata); wireApps sets saml.FetchSPMetadata, tests replace it.
 	FetchSPMetadata apps.MetadataFetcher
+	// Federation signs users in to AWS accounts and gets them STS
+	// credentials (a cloud.Federation; wire_cloud.go).
+	Federation *awsfed.Service
 
 	metrics                 *metrics
 	metadataRefreshFailures prometheus.Counter
@@ -137,12 +141,15 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstor
 	a.metrics = newMetrics()
 	a.wireApps()
 	a.metrics.reg.MustRegister(newCertExpiry(a.Apps), newTokenExpiry(a.Tokens))
+	a.Cloud = &cloud.Service{Store: st.Cloud()}
+	a.wireFederation()
 	a.API = &adminapi.API{
 		Directory:   a.Directory,
 		Tokens:      a.Tokens,
 		Audit:       &audit.Service{Store: st},
-		Declarative: &declarative.Service{Directory: a.Directory, Store: st.Directory(), Apps: a.Apps},
+		Declarative: &declarative.Service{Directory: a.Directory, Store: st.Directory(), Apps: a.Apps, Cloud: a.Cloud},
 		Apps:        a.Apps,
+		Cloud:       a.Cloud,
 		BaseURL:     cfg.PublicURL(),
 		Auth:        a.Tokens,
 		Accounts:    a.Accounts,
@@ -151,7 +158,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, st *sqlstor
 		Log:         log,
 		OnError:     a.metrics.observeError,
 	}
-	a.Cloud = &cloud.Service{Store: st.Cloud()}
+	a.API.IaC = a.wireIaC()
 	a.SCIM = &scim.Handler{Directory: a.Directory, Auth: a.Tokens, Audit: st, BaseURL: cfg.PublicURL(), Log: log}
 	a.handler = a.routes()
 	return a, nil
@@ -169,6 +176,7 @@ func (a *App) Close() error { return a.Store.Close() }
 func (a *App) routes() http.Handler {
 	// Browser pages: session cookie, CSRF, strict CSP, on their own mux.
 	browser := http.NewServeMux()
+	a.wirePortalAccounts()
 	a.Portal.Register(browser)
 	a.registerConsole(browser)
 	cop := http.NewCrossOriginProtection()

@@ -281,7 +281,7 @@ func TestAuthorization(t *testing.T) {
 		routes := s.app.API.Routes()
 		for _, rt := range routes {
 			method, path, _ := strings.Cut(rt, " ")
-			path = strings.NewReplacer("{user}", "x", "{group}", "x", "{token}", "x", "{app}", "x", "{type}", "user", "{id}", "x").Replace(path)
+			path = strings.NewReplacer("{user}", "x", "{group}", "x", "{token}", "x", "{app}", "x", "{type}", "user", "{id}", "x", "{account}", "x", "{ps}", "x").Replace(path)
 			t.Run(rt, func(t *testing.T) {
 				for _, tok := range []string{"", "idc_not-a-real-token-000000000000", "garbage"} {
 					if r := s.do(method, path, tok, nil); r.Status != 401 {
@@ -349,7 +349,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		}
 		// and it really is served: not 404 "no such API route" nor 405
 		method, path, _ := strings.Cut(rt, " ")
-		path = strings.NewReplacer("{user}", "x", "{group}", "x", "{token}", "x", "{app}", "x", "{type}", "user", "{id}", "x").Replace(path)
+		path = strings.NewReplacer("{user}", "x", "{group}", "x", "{token}", "x", "{app}", "x", "{type}", "user", "{id}", "x", "{account}", "x", "{ps}", "x").Replace(path)
 		res := s.do(method, path, adminToken, nil)
 		if res.Status == 405 || strings.Contains(string(res.Body), "no such API route") {
 			t.Errorf("documented %s is not served: %d %s", rt, res.Status, res.Body)

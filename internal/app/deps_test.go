@@ -21,7 +21,7 @@ func TestLayering(t *testing.T) {
 		}
 		return strings.Fields(string(out))
 	}
-	domain := []string{"directory", "tokens", "audit", "declarative", "authn", "session", "apps", "keys", "errs", "cloud"}
+	domain := []string{"directory", "tokens", "audit", "declarative", "authn", "session", "apps", "keys", "errs", "cloud", "iac"}
 	for _, p := range domain {
 		for _, imp := range list(`{{join .Imports " "}}`, p) {
 			if imp == "net/http" || strings.HasPrefix(imp, mod+"store") || strings.HasPrefix(imp, mod+"app") && imp != mod+"apps" {

@@ -110,7 +110,7 @@ func TestSCIMTokenRefusedByAdminAPI(t *testing.T) {
 		scim := s.must(201, "POST", "/api/v1/scim/tokens", map[string]any{"name": "entra"}).json(t)["token"].(string)
 		for _, rt := range s.app.API.Routes() {
 			method, path, _ := strings.Cut(rt, " ")
-			path = strings.NewReplacer("{user}", "admin", "{group}", "x", "{token}", "entra", "{app}", "x", "{type}", "user", "{id}", "x").Replace(path)
+			path = strings.NewReplacer("{user}", "admin", "{group}", "x", "{token}", "entra", "{app}", "x", "{type}", "user", "{id}", "x", "{account}", "x", "{ps}", "x").Replace(path)
 			t.Run(rt, func(t *testing.T) {
 				r := s.do(method, path, scim, `{"userName":"mallory","name":"escalate","role":"admin"}`)
 				if r.Status != 403 {

@@ -26,6 +26,7 @@ func (a *App) registerConsole(mux *http.ServeMux) {
 		Apps:      a.Apps,
 		BaseURL:   a.Config.PublicURL(),
 		Tokens:    a.Tokens,
+		Cloud:     a.Cloud,
 		Log:       a.Log,
 		Guard:     a.Portal.SignedIn,
 		SameSite:  a.Portal.ConsoleRequest,

@@ -116,7 +116,14 @@ func (s *Service) ClaimsFor(ctx context.Context, app Application, userID string)
 	if err != nil {
 		return Claims{}, err
 	}
-	return s.Resolve(app, u, groups)
+	c, err := s.Resolve(app, u, groups)
+	if err != nil {
+		return Claims{}, err
+	}
+	if _, err := s.addAWSRoles(ctx, app, u, &c, false); err != nil {
+		return Claims{}, err
+	}
+	return c, nil
 }
 
 // Preview shows the Name ID and attribute values the user would receive
@@ -150,6 +157,11 @@ func (s *Service) Preview(ctx context.Context, actor audit.Actor, appKey, userKe
 	if err != nil {
 		return Preview{}, err
 	}
+	roleWarnings, err := s.addAWSRoles(ctx, app, u, &r.Claims, true)
+	if err != nil {
+		return Preview{}, err
+	}
+	r.warnings = append(r.warnings, roleWarnings...)
 	p := Preview{
 		AppID: app.ID, AppName: app.DisplayName, UserID: u.ID, UserName: u.UserName,
 		Audience: app.EntityID, SessionDuration: app.SessionDuration,

@@ -115,6 +115,17 @@ type Application struct {
 	Template              string      `json:"template"` // catalog entry it came from
 	Enabled               bool        `json:"enabled"`
 	ManagedBy             string      `json:"managedBy,omitempty"`
+
+	// IncludeAWSRoles adds the AWS Role attribute
+	// (https://aws.amazon.com/SAML/Attributes/Role) to this application's
+	// assertions: one "role ARN,provider ARN" value per AWS role the user
+	// holds (cloud accounts and permission sets), for role-aware
+	// applications. AWSRoleAccounts limits it to those 12-digit account
+	// ids; empty means every account. Applications from the aws-account
+	// template carry the roles of the accounts linked to them without it.
+	IncludeAWSRoles bool     `json:"includeAwsRoles,omitempty"`
+	AWSRoleAccounts []string `json:"awsRoleAccounts,omitempty"`
+
 	// SPMetadataURL is the https URL the SP's metadata was fetched from.
 	// The server fetches it again periodically (Service.RefreshMetadata)
 	// and applies changed ACS URLs, SLO URL and SP certificates. Empty: the
@@ -281,6 +292,10 @@ type Claims struct {
 	NameID       string           `json:"nameId"`
 	NameIDFormat string           `json:"nameIdFormat"` // URN
 	Attributes   []ClaimAttribute `json:"attributes"`
+	// SessionDuration, when set, replaces the application's session
+	// duration for SessionNotOnOrAfter: the AWS SessionDuration of an
+	// aws-account application's assertion (addAWSRoles).
+	SessionDuration time.Duration `json:"-"`
 }
 
 // Preview is what a user would receive from an application, with warnings

@@ -113,6 +113,9 @@ type Service struct {
 	GenerateKey func(bits int) (*rsa.PrivateKey, error)
 	// CertValidity is the lifetime of generated certificates; 0 means 5 years.
 	CertValidity time.Duration
+	// Roles lists the AWS roles a user holds, for applications that carry
+	// them (UsesAWSRoles); nil leaves the Role attribute out.
+	Roles RoleSource
 }
 
 func (s *Service) now() time.Time {
@@ -244,6 +247,7 @@ func build(req CreateRequest) (Application, error) {
 		a.Attributes = slices.Clone(in.Attributes)
 	}
 	a.Enabled = in.Enabled
+	a.IncludeAWSRoles, a.AWSRoleAccounts = in.IncludeAWSRoles, slices.Clone(in.AWSRoleAccounts)
 	a.ManagedBy = in.ManagedBy
 	a.Template = t.ID
 	return a, nil

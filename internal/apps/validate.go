@@ -536,6 +536,7 @@ func normalizeApp(a *Application) error {
 		}
 		at.NameFormat = nf
 	}
+	normalizeAWSRoles(v, a)
 	switch a.ManagedBy {
 	case "", "apply":
 	default:

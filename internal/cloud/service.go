@@ -73,6 +73,14 @@ func (s *Service) now() time.Time {
 func canRead(a audit.Actor) error  { return audit.RequireRole(a, audit.RoleAdmin, audit.RoleAuditor) }
 func canWrite(a audit.Actor) error { return audit.RequireRole(a, audit.RoleAdmin) }
 
+// NormalizeAccount checks a and fills its defaults exactly as CreateAccount
+// and UpdateAccount do, so a plan can compare what would be stored.
+func NormalizeAccount(a *Account) error { return normalizeAccount(a) }
+
+// NormalizePermissionSet checks p and fills its defaults exactly as
+// CreatePermissionSet and UpdatePermissionSet do.
+func NormalizePermissionSet(p *PermissionSet) error { return normalizePermissionSet(p) }
+
 // --- accounts ---
 
 // resolveAccount finds an account by 12-digit id or by name.
@@ -179,11 +187,16 @@ func (s *Service) DeleteAccount(ctx context.Context, actor audit.Actor, key stri
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteAccount(ctx, a.ID); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, audit.New(ctx, actor, "account.delete", "account", a.ID, a.Name, nil))
+		return s.DeleteAccountTx(ctx, tx, actor, a)
 	})
+}
+
+// DeleteAccountTx removes a (and its assignments) inside tx.
+func (s *Service) DeleteAccountTx(ctx context.Context, tx Tx, actor audit.Actor, a Account) error {
+	if err := tx.DeleteAccount(ctx, a.ID); err != nil {
+		return err
+	}
+	return tx.AppendAudit(ctx, audit.New(ctx, actor, "account.delete", "account", a.ID, a.Name, nil))
 }
 
 // --- permission sets ---
@@ -291,11 +304,16 @@ func (s *Service) DeletePermissionSet(ctx context.Context, actor audit.Actor, ke
 		if err != nil {
 			return err
 		}
-		if err := tx.DeletePermissionSet(ctx, p.ID); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, audit.New(ctx, actor, "permissionset.delete", "permissionset", p.ID, p.Name, nil))
+		return s.DeletePermissionSetTx(ctx, tx, actor, p)
 	})
+}
+
+// DeletePermissionSetTx removes p (and its assignments) inside tx.
+func (s *Service) DeletePermissionSetTx(ctx context.Context, tx Tx, actor audit.Actor, p PermissionSet) error {
+	if err := tx.DeletePermissionSet(ctx, p.ID); err != nil {
+		return err
+	}
+	return tx.AppendAudit(ctx, audit.New(ctx, actor, "permissionset.delete", "permissionset", p.ID, p.Name, nil))
 }
 
 // --- assignments ---

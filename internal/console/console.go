@@ -1,5 +1,6 @@
 // Package console is the administrators' side of idcenter in the browser,
-// under /console: the overview, users, groups, applications, SCIM
+// under /console: the overview, users, groups, applications, AWS accounts
+// and permission sets, SCIM
 // provisioning tokens and the audit trail. Every route is for signed-in
 // administrators only, which each registration shows (c.admin); every form
 // posts a CSRF token, checked by the browser middleware before any handler
@@ -21,6 +22,7 @@ import (
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/authn"
+	"github.com/idcenter/idcenter/internal/cloud"
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/errs"
 	"github.com/idcenter/idcenter/internal/session"
@@ -61,6 +63,9 @@ type Console struct {
 	BaseURL string
 	// Tokens manages the SCIM provisioning tokens (the Provisioning page).
 	Tokens *tokens.Service
+	// Cloud manages AWS accounts, permission sets and assignments (the
+	// AWS accounts and Permission sets pages); nil: those pages are 404.
+	Cloud *cloud.Service
 
 	MFAResetter MFAResetter
 	MFAStatus   MFAStatus
@@ -123,6 +128,22 @@ var Routes = []string{
 	"POST /console/apps/{id}/certificates/{cert}/activate",
 	"POST /console/apps/{id}/certificates/{cert}/remove",
 	"GET /console/apps/{id}/certificate.pem",
+	"GET /console/accounts",
+	"GET /console/accounts/new",
+	"POST /console/accounts",
+	"GET /console/accounts/{id}",
+	"POST /console/accounts/{id}",
+	"GET /console/accounts/{id}/delete",
+	"POST /console/accounts/{id}/delete",
+	"POST /console/accounts/{id}/assignments",
+	"POST /console/accounts/{id}/assignments/remove",
+	"GET /console/permission-sets",
+	"GET /console/permission-sets/new",
+	"POST /console/permission-sets",
+	"GET /console/permission-sets/{id}",
+	"POST /console/permission-sets/{id}",
+	"GET /console/permission-sets/{id}/delete",
+	"POST /console/permission-sets/{id}/delete",
 	"GET /console/scim",
 	"POST /console/scim/tokens",
 	"POST /console/scim/tokens/{id}/revoke",
@@ -182,6 +203,23 @@ func (c *Console) Register(mux *http.ServeMux) {
 	handle("POST /console/apps/{id}/certificates/{cert}/activate", c.admin(c.activateAppCertificate))
 	handle("POST /console/apps/{id}/certificates/{cert}/remove", c.admin(c.removeAppCertificate))
 	handle("GET /console/apps/{id}/certificate.pem", c.admin(c.appCertificatePEM))
+
+	handle("GET /console/accounts", c.admin(c.listAccounts))
+	handle("GET /console/accounts/new", c.admin(c.newAccount))
+	handle("POST /console/accounts", c.admin(c.createAccount))
+	handle("GET /console/accounts/{id}", c.admin(c.showAccount))
+	handle("POST /console/accounts/{id}", c.admin(c.updateAccount))
+	handle("GET /console/accounts/{id}/delete", c.admin(c.confirmDeleteAccount))
+	handle("POST /console/accounts/{id}/delete", c.admin(c.deleteAccount))
+	handle("POST /console/accounts/{id}/assignments", c.admin(c.assignAccount))
+	handle("POST /console/accounts/{id}/assignments/remove", c.admin(c.unassignAccount))
+	handle("GET /console/permission-sets", c.admin(c.listPermissionSets))
+	handle("GET /console/permission-sets/new", c.admin(c.newPermissionSet))
+	handle("POST /console/permission-sets", c.admin(c.createPermissionSet))
+	handle("GET /console/permission-sets/{id}", c.admin(c.showPermissionSet))
+	handle("POST /console/permission-sets/{id}", c.admin(c.updatePermissionSet))
+	handle("GET /console/permission-sets/{id}/delete", c.admin(c.confirmDeletePermissionSet))
+	handle("POST /console/permission-sets/{id}/delete", c.admin(c.deletePermissionSet))
 
 	handle("GET /console/scim", c.admin(c.scimTokens))
 	handle("POST /console/scim/tokens", c.admin(c.createSCIMToken))
@@ -256,6 +294,8 @@ func newFrame(current string) frame {
 		{Label: "Users", Href: "/console/users"},
 		{Label: "Groups", Href: "/console/groups"},
 		{Label: "Applications", Href: "/console/apps"},
+		{Label: accountsNav, Href: "/console/accounts"},
+		{Label: permissionSetsNav, Href: "/console/permission-sets"},
 		{Label: scimNav, Href: "/console/scim"},
 		{Label: "Audit events", Href: "/console/audit"},
 	}
@@ -306,6 +346,14 @@ var flashes = map[string]string{
 	"cert-activated":             "The certificate is now active; the previous one was retired.",
 	"cert-removed":               "The certificate was removed.",
 	"scim-token-revoked":         "The SCIM token was revoked: requests with it are refused from now on.",
+	"account-created":            "The AWS account was created. Assign permission sets to users or groups below, and set up the IAM SAML provider and roles in AWS.",
+	"account-saved":              "The AWS account was saved.",
+	"account-deleted":            "The AWS account and its assignments were deleted.",
+	"account-assigned":           "The assignment was added: its members hold the role in this account now.",
+	"account-unassigned":         "The assignment was removed.",
+	"permission-set-created":     "The permission set was created. Assign it in an account to give people the role.",
+	"permission-set-saved":       "The permission set was saved.",
+	"permission-set-deleted":     "The permission set and its assignments were deleted.",
 }
 
 // --- errors ---

@@ -10,6 +10,7 @@ import (
 
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/audit"
+	"github.com/idcenter/idcenter/internal/cloud"
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/errs"
 )
@@ -29,6 +30,11 @@ type Service struct {
 	// apply's transaction starts; nil means saml.FetchSPMetadata with its
 	// defaults (tests replace it).
 	FetchSPMetadata apps.MetadataFetcher
+	// Cloud makes every change to AWS accounts, permission sets and account
+	// assignments; nil means the server has none, and a document listing
+	// some is refused. When set, the store's transactions must also be
+	// cloud.Tx, as sqlstore's are.
+	Cloud *cloud.Service
 }
 
 // Options modify Apply.
@@ -36,9 +42,10 @@ type Options struct {
 	// DryRun plans and validates everything, then rolls back: nothing is
 	// written, not even an audit event.
 	DryRun bool
-	// Prune deletes every user, group and application that is not in the
-	// document, not only those apply created; users and groups provisioned
-	// through SCIM (directory.ManagedBySCIM) are kept.
+	// Prune deletes every user, group, application, account and
+	// permission set that is not in the document, not only those apply
+	// created; users and groups provisioned through SCIM
+	// (directory.ManagedBySCIM) are kept.
 	Prune bool
 }
 
@@ -81,6 +88,13 @@ func (s *Service) Apply(ctx context.Context, actor audit.Actor, doc Document, op
 			}
 			a.atx = atx
 		}
+		if s.Cloud != nil {
+			ctx, ok := tx.(cloud.Tx)
+			if !ok {
+				return errors.New("declarative: the store's transactions do not hold accounts")
+			}
+			a.cloudSvc, a.cloudTx = s.Cloud, ctx
+		}
 		if err := a.load(ctx); err != nil {
 			return err
 		}
@@ -122,7 +136,10 @@ type applier struct {
 	dir      *directory.Service
 	appSvc   *apps.Service // nil: no applications
 	tx       directory.Tx
-	atx      Tx // tx, when appSvc is set
+	atx      Tx             // tx, when appSvc is set
+	cloudSvc *cloud.Service // nil: no accounts
+	cloudTx  cloud.Tx       // tx, when cloudSvc is set
+	cloud    *cloudState
 	actor    audit.Actor
 	opts     Options
 	problems *errs.Invalid
@@ -226,6 +243,9 @@ func (a *applier) load(ctx context.Context) error {
 		a.groupIdx[directory.NormalizeGroupName(g.DisplayName)] = i
 		a.groupName[g.ID] = g.DisplayName
 	}
+	if err := a.loadCloud(ctx); err != nil {
+		return err
+	}
 	a.appIdx, a.entityIdx = map[string]int{}, map[string]int{}
 	if a.atx == nil {
 		return nil
@@ -303,6 +323,9 @@ func (a *applier) plan(ctx context.Context, doc Document) error {
 	if err := a.planApps(ctx, doc, bad); err != nil {
 		return err
 	}
+	if err := a.planCloud(ctx, doc, bad); err != nil {
+		return err
+	}
 
 	// The changes, in presentation order.
 	slices.SortFunc(a.userSteps, func(x, y *userStep) int { return cmp.Compare(x.key, y.key) })
@@ -323,6 +346,9 @@ func (a *applier) plan(ctx context.Context, doc Document) error {
 			a.changes = append(a.changes, *st.change)
 		}
 	}
+	cloudUpserts, cloudDeletes := a.cloud.changes()
+	a.changes = append(a.changes, cloudUpserts...)
+	a.changes = append(a.changes, cloudDeletes...)
 	slices.SortFunc(a.delApps, func(x, y apps.Application) int { return compareAppNames(x.DisplayName, y.DisplayName) })
 	for _, x := range a.delApps {
 		a.changes = append(a.changes, Change{Op: OpDelete, Kind: KindApp, Name: x.DisplayName})
@@ -596,6 +622,11 @@ func (a *applier) execute(ctx context.Context) error {
 			return err
 		}
 	}
+	// Accounts after users and groups, so they can be assigned; before
+	// groups and users are deleted, so the plan's removals are audited.
+	if err := a.executeCloud(ctx); err != nil {
+		return err
+	}
 	for _, g := range a.delGroups {
 		delete(a.groupIDs, directory.NormalizeGroupName(g.DisplayName))
 		if err := a.dir.DeleteGroupTx(ctx, a.tx, a.actor, g); err != nil {
@@ -868,7 +899,8 @@ func (a *applier) deleteFailed(field, name string, err error) error {
 		}
 		return nil
 	}
-	kind := map[string]string{"users": KindUser, "groups": KindGroup, "applications": KindApp}[field]
+	kind := map[string]string{"users": KindUser, "groups": KindGroup, "applications": KindApp,
+		"accounts": KindAccount, "permission_sets": KindPermissionSet}[field]
 	return fmt.Errorf("delete %s %q: %w", kind, name, err)
 }
 

@@ -1,9 +1,10 @@
 // Package declarative is the configuration-as-code engine behind
 // `idcenter apply` and `idcenter export`. It parses a YAML (or JSON) document
-// describing the desired users, groups, memberships and SAML applications
-// (with their assignments), compares it with the store, and plans and
-// applies the difference in one store transaction through the directory and
-// applications services, so every change writes its usual audit event. It deletes only objects it created itself unless asked to prune.
+// describing the desired users, groups, memberships, SAML applications
+// (with their assignments) and AWS accounts, permission sets and account
+// assignments, compares it with the store, and plans and applies the
+// difference in one store transaction through the directory, applications
+// and cloud services, so every change writes its usual audit event. It deletes only objects it created itself unless asked to prune.
 // Passwords and other secrets never appear in the document.
 package declarative
 
@@ -29,15 +30,18 @@ import (
 // Version is the only document version this package reads and writes.
 const Version = 1
 
-// Document is the desired state: every user, group and application it
-// lists, with every listed field. Later versions add accounts, permission
-// sets and account assignments as further top-level keys.
+// Document is the desired state: every user, group, application, AWS
+// account and permission set it lists, with every listed field, and the
+// assignments of the accounts it lists.
 type Document struct {
 	// Version must be 1 when present; 0 means omitted.
-	Version      int           `yaml:"version,omitempty" json:"version,omitempty"`
-	Users        []User        `yaml:"users,omitempty" json:"users,omitempty"`
-	Groups       []Group       `yaml:"groups,omitempty" json:"groups,omitempty"`
-	Applications []Application `yaml:"applications,omitempty" json:"applications,omitempty"`
+	Version            int                 `yaml:"version,omitempty" json:"version,omitempty"`
+	Users              []User              `yaml:"users,omitempty" json:"users,omitempty"`
+	Groups             []Group             `yaml:"groups,omitempty" json:"groups,omitempty"`
+	Applications       []Application       `yaml:"applications,omitempty" json:"applications,omitempty"`
+	Accounts           []Account           `yaml:"accounts,omitempty" json:"accounts,omitempty"`
+	PermissionSets     []PermissionSet     `yaml:"permission_sets,omitempty" json:"permission_sets,omitempty"`
+	AccountAssignments []AccountAssignment `yaml:"account_assignments,omitempty" json:"account_assignments,omitempty"`
 }
 
 // User is one user of the document. An omitted field means empty, except
@@ -166,6 +170,7 @@ func (d *Document) ResolveFiles(dir string) error {
 		}
 		a.SPMetadata = string(b)
 	}
+	d.resolveCloudFiles(dir, v)
 	return v.Err()
 }
 
@@ -439,6 +444,15 @@ func (d Document) cleaned() Document {
 	for i, g := range d.Groups {
 		out.Groups[i] = g.cleaned()
 	}
+	for _, a := range d.Accounts {
+		out.Accounts = append(out.Accounts, a.cleaned())
+	}
+	for _, p := range d.PermissionSets {
+		out.PermissionSets = append(out.PermissionSets, p.cleaned())
+	}
+	for _, a := range d.AccountAssignments {
+		out.AccountAssignments = append(out.AccountAssignments, a.cleaned())
+	}
 	return out
 }
 
@@ -459,6 +473,9 @@ type flagged struct {
 	users, groups map[int]bool // no name, or a duplicate name: not planned at all
 	apps          map[int]bool // no name, a duplicate name or entity ID: not planned at all
 	emails        map[int]bool // email already used earlier in the document: not written
+	// accounts, permissionSets and accountAssignments: no id or name, a
+	// duplicate, an incomplete assignment: not planned at all.
+	accounts, permissionSets, accountAssignments map[int]bool
 }
 
 // validate records static problems of a cleaned document in v and returns the
@@ -557,6 +574,7 @@ func (d Document) validate(v *errs.Invalid) flagged {
 		dupNames(v, p+".assignments.users", a.Assignments.Users, directory.NormalizeUserName)
 		dupNames(v, p+".assignments.groups", a.Assignments.Groups, directory.NormalizeGroupName)
 	}
+	d.validateCloud(v, &f)
 	return f
 }
 

@@ -12,8 +12,8 @@ import (
 // pageSize is how many rows each directory read asks for.
 const pageSize = 1000
 
-// Export returns every user, group and application as a document, sorted by
-// name, with empty fields and the default active: true left out. idcenter's
+// Export returns every user, group, application, AWS account, permission
+// set and account assignment as a document, sorted by name, with empty fields and the default active: true left out. idcenter's
 // own signing certificates and the SP metadata an application was created
 // from are not part of it. Applying the result changes nothing.
 // Administrators and auditors may export.
@@ -47,16 +47,19 @@ func (s *Service) Export(ctx context.Context, actor audit.Actor) (Document, erro
 		}
 		doc.Groups = append(doc.Groups, exportGroup(g, members))
 	}
+	groupNames := make(map[string]string, len(groups))
+	for _, g := range groups {
+		groupNames[g.ID] = g.DisplayName
+	}
+	if err := s.exportCloud(ctx, &doc, names, groupNames); err != nil {
+		return Document{}, err
+	}
 	if s.Apps == nil {
 		return doc, nil
 	}
 	list, err := s.Apps.Store.ListApps(ctx)
 	if err != nil {
 		return Document{}, err
-	}
-	groupNames := make(map[string]string, len(groups))
-	for _, g := range groups {
-		groupNames[g.ID] = g.DisplayName
 	}
 	slices.SortFunc(list, func(x, y apps.Application) int { return compareAppNames(x.DisplayName, y.DisplayName) })
 	for _, x := range list {

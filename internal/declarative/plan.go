@@ -41,7 +41,8 @@ type Change struct {
 	MembersAdded   []string `json:"membersAdded,omitempty"`
 	MembersRemoved []string `json:"membersRemoved,omitempty"`
 	// AssignmentsAdded and AssignmentsRemoved list "user:NAME" and
-	// "group:NAME" (applications only).
+	// "group:NAME" for applications, "PERMISSION_SET:user:NAME" and
+	// "PERMISSION_SET:group:NAME" for accounts.
 	AssignmentsAdded   []string `json:"assignmentsAdded,omitempty"`
 	AssignmentsRemoved []string `json:"assignmentsRemoved,omitempty"`
 }
@@ -70,9 +71,11 @@ func (p Plan) Counts() (created, updated, deleted int) {
 
 // fieldOrder is the order fields are shown in: the document's order.
 var fieldOrder = []string{
-	"username", "name", "email", "given_name", "family_name", "middle_name", "display_name", "nick_name",
+	"username", "id", "name", "email", "given_name", "family_name", "middle_name", "display_name", "nick_name",
 	"title", "user_type", "preferred_language", "locale", "timezone", "description", "external_id",
 	"employee_number", "cost_center", "organization", "division", "department", "manager", "role", "active",
+	"saml_provider", "default_region", "sts_region", "sts_endpoint", "sign_in_url", "managed_policies",
+	"customer_policies", "inline_policy", "permissions_boundary", "tags", "role_name",
 	"template", "entity_id", "acs_urls", "slo_url", "start_url", "relay_state", "session_duration",
 	"name_id_format", "name_id", "attributes", "sign", "require_signed_requests", "sp_signing_certificates", "enabled",
 }
@@ -146,11 +149,15 @@ func (c Change) String() string {
 	}
 	if len(c.AssignmentsAdded)+len(c.AssignmentsRemoved) > 0 {
 		m := make([]string, 0, len(c.AssignmentsAdded)+len(c.AssignmentsRemoved))
+		quote := quotePrincipal
+		if c.Kind == KindAccount {
+			quote = quoteAccountAssignment
+		}
 		for _, n := range c.AssignmentsAdded {
-			m = append(m, "+"+quotePrincipal(n))
+			m = append(m, "+"+quote(n))
 		}
 		for _, n := range c.AssignmentsRemoved {
-			m = append(m, "-"+quotePrincipal(n))
+			m = append(m, "-"+quote(n))
 		}
 		parts = append(parts, "assignments "+strings.Join(m, " "))
 	}
@@ -165,6 +172,13 @@ func (c Change) String() string {
 func quotePrincipal(s string) string {
 	kind, name, _ := strings.Cut(s, ":")
 	return kind + ":" + quoteName(name)
+}
+
+// quoteAccountAssignment renders "PERMISSION_SET:user:NAME" (permission
+// set names hold no ":").
+func quoteAccountAssignment(s string) string {
+	set, principal, _ := strings.Cut(s, ":")
+	return quoteName(set) + ":" + quotePrincipal(principal)
 }
 
 func renderValue(field, v string) string {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/authn"
+	"github.com/idcenter/idcenter/internal/cloud"
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/errs"
 	"github.com/idcenter/idcenter/internal/httpx"
@@ -48,6 +49,15 @@ type Portal struct {
 	CSRFExempt func(*http.Request) bool
 	// Tiles lists the signed-in user's applications for /start (tiles.go).
 	Tiles Tiles
+	// Cloud lists the signed-in user's AWS roles for the Accounts view
+	// (accounts.go); nil: no Accounts view. Federation signs in to the AWS
+	// console and obtains access keys; nil hides those buttons. Audit
+	// records console sign-ins, issued keys and refusals. PostScript is the
+	// same-origin URL of the SAML auto-submit script (idp.ScriptPath).
+	Cloud      Roles
+	Federation cloud.Federation
+	Audit      audit.Appender
+	PostScript string
 	// SignedOut, when set, runs after sign-out has ended the session and
 	// cleared the cookies; it reports whether it answered (SAML single
 	// logout propagation, idp.SLO.PropagateLogout).
@@ -71,6 +81,7 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	mux.Handle("GET /profile", p.signedIn(p.profile))
 	mux.Handle("POST /profile/password", p.signedIn(p.changePassword))
 	mux.Handle("POST /profile/sessions/{id}/end", p.signedIn(p.endSession))
+	p.registerAccounts(mux)
 	p.registerMFA(mux)
 	p.registerRecovery(mux)
 }
@@ -314,6 +325,9 @@ type tile = Tile
 type startData struct {
 	Query string
 	Apps  []tile
+	// Roles is how many AWS roles the user holds (the Accounts tab is
+	// shown only when there are some); Matches how many match Query.
+	Roles, Matches int
 }
 
 func (p *Portal) start(w http.ResponseWriter, r *http.Request) {
@@ -323,7 +337,13 @@ func (p *Portal) start(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	p.Render.Render(w, r, http.StatusOK, "start", web.Page{Title: "Access portal", Nav: "start", Data: startData{Query: q, Apps: tiles}})
+	roles, err := p.userRoles(r)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.Render.Render(w, r, http.StatusOK, "start", web.Page{Title: "Access portal", Nav: "start",
+		Data: startData{Query: q, Apps: tiles, Roles: len(roles), Matches: len(filterRoles(roles, q))}})
 }
 
 type profileData struct {

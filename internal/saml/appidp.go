@@ -69,6 +69,11 @@ func AppIdPMetadata(base string, app apps.Application, pub apps.PublishedKeys) (
 		ValidUntil:              IdPMetadataValidUntil(at),
 		CacheDuration:           IdPMetadataCacheDuration,
 	}
+	if app.Template == apps.TemplateAWSAccount {
+		// AWS IAM copies validUntil into the SAML provider's expiry; a
+		// provider must not lapse a week after `idcenter aws render`.
+		md.ValidUntil = time.Time{}
+	}
 	for _, c := range pub.Certificates {
 		x, err := DecodeCertificatePEM([]byte(c.PEM))
 		if err != nil {

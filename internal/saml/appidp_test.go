@@ -243,3 +243,23 @@ func TestSPMetadataVerifySignature(t *testing.T) {
 		t.Error("PEM check with garbage passed")
 	}
 }
+
+// TestAWSMetadataDoesNotExpire: AWS IAM copies validUntil into the SAML
+// provider's expiry, so the AWS application's metadata carries none (but is
+// still signed); other applications keep theirs.
+func TestAWSMetadataDoesNotExpire(t *testing.T) {
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	aws := metadataApp
+	aws.Template = apps.TemplateAWSAccount
+	out, err := AppIdPMetadata(appBase, aws, publishedKeys(t, at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "validUntil") || !strings.Contains(string(out), "SignatureValue") {
+		t.Errorf("AWS metadata:\n%s", out)
+	}
+	other, err := AppIdPMetadata(appBase, metadataApp, publishedKeys(t, at))
+	if err != nil || !strings.Contains(string(other), "validUntil") {
+		t.Errorf("other metadata lost validUntil: %v", err)
+	}
+}

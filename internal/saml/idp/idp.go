@@ -570,6 +570,10 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, app apps.Applic
 		return
 	}
 	now := h.now()
+	session := app.Session()
+	if claims.SessionDuration > 0 { // an aws-account application's SessionDuration
+		session = claims.SessionDuration
+	}
 	p := saml.AssertionParams{
 		Issuer:               h.EntityID(app.ID),
 		Audience:             app.EntityID,
@@ -580,7 +584,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, app apps.Applic
 		SessionIndex:         a.Session.ID,
 		AuthnInstant:         a.Session.Created,
 		AuthnContextClassRef: classRef,
-		SessionNotOnOrAfter:  now.Add(app.Session()),
+		SessionNotOnOrAfter:  now.Add(session),
 		Now:                  h.now,
 	}
 	if claims.NameIDFormat == saml.NameIDFormatPersistent {
