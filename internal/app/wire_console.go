@@ -27,6 +27,7 @@ func (a *App) registerConsole(mux *http.ServeMux) {
 		BaseURL:   a.Config.PublicURL(),
 		Tokens:    a.Tokens,
 		Cloud:     a.Cloud,
+		IaC:       a.API.IaC,
 		Log:       a.Log,
 		Guard:     a.Portal.SignedIn,
 		SameSite:  a.Portal.ConsoleRequest,

@@ -12,6 +12,7 @@ import (
 	"github.com/idcenter/idcenter/internal/cloud"
 	"github.com/idcenter/idcenter/internal/errs"
 	"github.com/idcenter/idcenter/internal/httpx"
+	"github.com/idcenter/idcenter/internal/iac"
 	"github.com/idcenter/idcenter/internal/web"
 )
 
@@ -129,6 +130,9 @@ type accountPage struct {
 	AssignType, AssignName, AssignSet string
 	// Roles lists the role each assigned permission set becomes here.
 	Roles []cloud.Role
+	// Drift compares the model with the last downloaded IAM set-up (nil
+	// without an IaC renderer or when it could not be computed).
+	Drift *iac.Drift
 }
 
 func (c *Console) appOptions(r *http.Request, actor audit.Actor) []option {
@@ -229,7 +233,35 @@ func (c *Console) renderAccount(w http.ResponseWriter, r *http.Request, actor au
 			d.Roles = append(d.Roles, cloud.RoleFor(a, ps))
 		}
 	}
+	if c.IaC != nil {
+		if dr, err := c.IaC.Drift(ctx, actor, a.ID); err == nil {
+			d.Drift = &dr
+		}
+	}
 	c.render(w, r, status, "console_account", web.Page{Title: a.Name, Error: errText, Data: d})
+}
+
+// downloadIAM sends the account's IAM set-up as CloudFormation or
+// Terraform (?format=), recorded as the baseline of the drift check.
+func (c *Console) downloadIAM(w http.ResponseWriter, r *http.Request, actor audit.Actor) {
+	if c.IaC == nil {
+		http.NotFound(w, r)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "cloudformation"
+	}
+	doc, err := c.IaC.Render(r.Context(), actor, r.PathValue("id"), format)
+	if err != nil {
+		c.Fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", doc.ContentType)
+	h.Set("Content-Disposition", `attachment; filename="`+doc.FileName+`"`)
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(doc.Body)
 }
 
 func (c *Console) updateAccount(w http.ResponseWriter, r *http.Request, actor audit.Actor) {

@@ -157,3 +157,44 @@ func TestCloudAccounts(t *testing.T) {
 		expect(t, b.get("/console/permission-sets/"+psID), http.StatusNotFound)
 	})
 }
+
+// TestAccountIAMDownload: the account page offers the IAM set-up as
+// CloudFormation and Terraform; a download becomes the drift baseline, and
+// a new assignment afterwards shows as drift on the page.
+func TestAccountIAMDownload(t *testing.T) {
+	forEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		b := e.signedIn("root")
+		if _, err := e.app.Cloud.CreateAccount(ctx, audit.System, cloud.Account{ID: "111111111111", Name: "prod"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"ReadOnly", "Admin"} {
+			if _, err := e.app.Cloud.CreatePermissionSet(ctx, audit.System, cloud.PermissionSet{Name: name,
+				ManagedPolicies: []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		assign := func(ps string) {
+			if _, err := e.app.Cloud.Assign(ctx, audit.System, cloud.AssignRequest{Account: "prod", PermissionSet: ps, PrincipalType: "user", Principal: "bob"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		assign("ReadOnly")
+		expect(t, b.get("/console/accounts/111111111111"), http.StatusOK, `id="iam-cloudformation"`, `id="iam-terraform"`, "Never downloaded")
+
+		r := b.get("/console/accounts/111111111111/iam?format=cloudformation")
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, `"AWS::IAM::SAMLProvider"`) || !strings.Contains(r.Body, "idcenter-ReadOnly") {
+			t.Fatalf("download: %d %.300s", r.Status, r.Body)
+		}
+		expect(t, b.get("/console/accounts/111111111111"), http.StatusOK, "In sync with the last download")
+		if r := b.get("/console/accounts/111111111111/iam?format=terraform"); r.Status != http.StatusOK || !strings.Contains(r.Body, `"aws_iam_role"`) {
+			t.Fatalf("terraform: %d %.300s", r.Status, r.Body)
+		}
+		if r := b.get("/console/accounts/111111111111/iam?format=pdf"); r.Status != http.StatusBadRequest {
+			t.Errorf("unknown format: %d", r.Status)
+		}
+
+		assign("Admin")
+		expect(t, b.get("/console/accounts/111111111111"), http.StatusOK, "Changed since the last download", "idcenter-Admin")
+	})
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/idcenter/idcenter/internal/cloud"
 	"github.com/idcenter/idcenter/internal/directory"
 	"github.com/idcenter/idcenter/internal/errs"
+	"github.com/idcenter/idcenter/internal/iac"
 	"github.com/idcenter/idcenter/internal/session"
 	"github.com/idcenter/idcenter/internal/tokens"
 	"github.com/idcenter/idcenter/internal/web"
@@ -66,6 +67,9 @@ type Console struct {
 	// Cloud manages AWS accounts, permission sets and assignments (the
 	// AWS accounts and Permission sets pages); nil: those pages are 404.
 	Cloud *cloud.Service
+	// IaC renders an account's IAM set-up for download and reports drift
+	// against the last download; nil: no download section.
+	IaC *iac.Service
 
 	MFAResetter MFAResetter
 	MFAStatus   MFAStatus
@@ -137,6 +141,7 @@ var Routes = []string{
 	"POST /console/accounts/{id}/delete",
 	"POST /console/accounts/{id}/assignments",
 	"POST /console/accounts/{id}/assignments/remove",
+	"GET /console/accounts/{id}/iam",
 	"GET /console/permission-sets",
 	"GET /console/permission-sets/new",
 	"POST /console/permission-sets",
@@ -213,6 +218,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	handle("POST /console/accounts/{id}/delete", c.admin(c.deleteAccount))
 	handle("POST /console/accounts/{id}/assignments", c.admin(c.assignAccount))
 	handle("POST /console/accounts/{id}/assignments/remove", c.admin(c.unassignAccount))
+	handle("GET /console/accounts/{id}/iam", c.admin(c.downloadIAM))
 	handle("GET /console/permission-sets", c.admin(c.listPermissionSets))
 	handle("GET /console/permission-sets/new", c.admin(c.newPermissionSet))
 	handle("POST /console/permission-sets", c.admin(c.createPermissionSet))
