@@ -59,10 +59,14 @@ type App struct {
 	SPMetadataURL                string           `json:"spMetadataUrl,omitempty"`
 	SPMetadataSigningCertificate string           `json:"spMetadataSigningCertificate,omitempty"`
 	MetadataRefresh              *MetadataRefresh `json:"metadataRefresh,omitempty"` // read-only
-	ManagedBy                    string           `json:"managedBy,omitempty"`
-	Created                      time.Time        `json:"created"`
-	LastModified                 time.Time        `json:"lastModified"`
-	Version                      int64            `json:"version"`
+	// IncludeAWSRoles adds the AWS Role attribute (one value per role the
+	// user holds), of the accounts in AWSRoleAccounts or of all accounts.
+	IncludeAWSRoles bool      `json:"includeAwsRoles,omitempty"`
+	AWSRoleAccounts []string  `json:"awsRoleAccounts,omitempty"`
+	ManagedBy       string    `json:"managedBy,omitempty"`
+	Created         time.Time `json:"created"`
+	LastModified    time.Time `json:"lastModified"`
+	Version         int64     `json:"version"`
 
 	// The IdP's addresses for this application, set by the server (read-only):
 	// its entity ID, SSO URL (both bindings), SLO URL, metadata URL and the

@@ -49,6 +49,8 @@ type AppSettings struct {
 	RequireSignedRequests *bool    `name:"require-signed-requests" negatable:"" help:"Refuse AuthnRequests not signed with an SP certificate."`
 	EncryptionCertificate *string  `name:"encryption-certificate" help:"File holding the service provider's encryption certificate (PEM)." placeholder:"FILE"`
 	EncryptAssertions     *bool    `name:"encrypt-assertions" negatable:"" help:"Encrypt assertions for the service provider."`
+	IncludeAWSRoles       *bool    `name:"include-aws-roles" negatable:"" help:"Add the AWS Role attribute: one value per role the user holds in cloud accounts."`
+	AWSRoleAccount        []string `name:"aws-role-account" sep:"none" help:"With --include-aws-roles: only roles in this account (12-digit id); repeat for more. Replaces the list; none means all accounts." placeholder:"ID"`
 }
 
 // addTo adds the settings given as flags to an application object or merge patch.
@@ -71,6 +73,15 @@ func (s *AppSettings) addTo(m map[string]any) error {
 		m["nameId"] = "" // the server picks the format's default expression
 	}
 	set("nameId", s.NameID)
+	if s.IncludeAWSRoles != nil {
+		m["includeAwsRoles"] = *s.IncludeAWSRoles
+		if !*s.IncludeAWSRoles {
+			m["awsRoleAccounts"] = []string{} // the selection goes with the option
+		}
+	}
+	if len(s.AWSRoleAccount) > 0 {
+		m["awsRoleAccounts"] = s.AWSRoleAccount
+	}
 	if len(s.ACS) > 0 {
 		acs := make([]map[string]any, len(s.ACS))
 		for i, u := range s.ACS {
@@ -207,6 +218,13 @@ func printApp(g *Globals, a client.App) error {
 	d.add("Enabled", yesNo(a.Enabled))
 	d.add("Entity ID", a.EntityID)
 	d.add("SP metadata URL", a.SPMetadataURL)
+	if a.IncludeAWSRoles {
+		accts := "all accounts"
+		if len(a.AWSRoleAccounts) > 0 {
+			accts = strings.Join(a.AWSRoleAccounts, ", ")
+		}
+		d.add("AWS roles", "included ("+accts+")")
+	}
 	if r := a.MetadataRefresh; r != nil {
 		if r.RefreshedAt != nil {
 			d.add("Metadata refreshed", r.RefreshedAt.UTC().Format(time.RFC3339))

@@ -134,3 +134,42 @@ func TestAppsCLIAgainstServer(t *testing.T) {
 		})
 	}
 }
+
+// TestAppsIncludeAWSRolesCLI: `apps create/update --include-aws-roles
+// --aws-role-account` set the option, and `apps get` shows it.
+func TestAppsIncludeAWSRolesCLI(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	const token = "idc_e2e-bootstrap-token-0123456789"
+	tf := filepath.Join(cfg.DataDir, "token")
+	os.WriteFile(tf, []byte(token), 0o600)
+	cfg.Bootstrap.TokenFile = tf
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	env := map[string]string{"HOME": t.TempDir(), "IDCENTER_URL": srv.URL, "IDCENTER_TOKEN": token}
+	cli := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := run(args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] }); code != 0 {
+			t.Fatalf("idcenter %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	cli("accounts", "create", "111111111111", "--name", "prod")
+	cli("apps", "create", "Data platform", "--entity-id", "https://data.example/sp", "--acs", "https://data.example/acs", "--include-aws-roles")
+	if out := cli("apps", "get", "Data platform"); !strings.Contains(out, "included (all accounts)") {
+		t.Fatalf("get:\n%s", out)
+	}
+	cli("apps", "update", "Data platform", "--aws-role-account", "111111111111")
+	if out := cli("apps", "get", "Data platform", "-o", "json"); !strings.Contains(out, `"awsRoleAccounts": [`) || !strings.Contains(out, `"111111111111"`) {
+		t.Fatalf("json:\n%s", out)
+	}
+	cli("apps", "update", "Data platform", "--no-include-aws-roles")
+	if out := cli("apps", "get", "Data platform"); strings.Contains(out, "AWS roles") {
+		t.Fatalf("after --no-include-aws-roles:\n%s", out)
+	}
+}
