@@ -69,8 +69,8 @@ type CLI struct {
 	SCIMTokens SCIMTokensCmd `cmd:"" name:"scim-tokens" help:"Manage SCIM provisioning tokens for identity providers." group:"Admin commands:"`
 
 	Audit  AuditCmd  `cmd:"" help:"Read the audit trail." group:"Admin commands:"`
-	Apply  ApplyCmd  `cmd:"" help:"Apply a declarative YAML description of users and groups." group:"Admin commands:"`
-	Export ExportCmd `cmd:"" help:"Print users and groups as a declarative YAML document." group:"Admin commands:"`
+	Apply  ApplyCmd  `cmd:"" help:"Apply a declarative YAML description of users, groups, applications, accounts and permission sets." group:"Admin commands:"`
+	Export ExportCmd `cmd:"" help:"Print users, groups, applications, accounts and permission sets as a declarative YAML document." group:"Admin commands:"`
 
 	AWS AWSCmd `cmd:"" name:"aws" help:"Render the IAM set-up of AWS accounts as code and check it for drift." group:"Admin commands:"`
 
