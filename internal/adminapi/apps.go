@@ -175,19 +175,8 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) 
 }
 
 func (a *API) updateApp(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
-	patch, err := decodePatch(r)
-	if err != nil {
-		return err
-	}
-	ver, err := ifMatchVersion(r)
-	if err != nil {
-		return err
-	}
-	for _, k := range readOnlyAppFields {
-		delete(patch, k)
-	}
-	app, err := a.Apps.Update(r.Context(), actor, r.PathValue("app"), ver, func(app *apps.Application) error {
-		return applyMergePatch(app, patch)
+	app, err := mergePatchUpdate(r, readOnlyAppFields, func(ver int64, mutate func(*apps.Application) error) (apps.Application, error) {
+		return a.Apps.Update(r.Context(), actor, r.PathValue("app"), ver, mutate)
 	})
 	if err != nil {
 		return err

@@ -119,19 +119,8 @@ func (a *API) getAccount(w http.ResponseWriter, r *http.Request, actor audit.Act
 }
 
 func (a *API) updateAccount(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
-	patch, err := decodePatch(r)
-	if err != nil {
-		return err
-	}
-	ver, err := ifMatchVersion(r)
-	if err != nil {
-		return err
-	}
-	for _, k := range readOnlyCloudFields {
-		delete(patch, k)
-	}
-	acct, err := a.Cloud.UpdateAccount(r.Context(), actor, r.PathValue("account"), ver, func(x *cloud.Account) error {
-		return applyMergePatch(x, patch)
+	acct, err := mergePatchUpdate(r, readOnlyCloudFields, func(ver int64, mutate func(*cloud.Account) error) (cloud.Account, error) {
+		return a.Cloud.UpdateAccount(r.Context(), actor, r.PathValue("account"), ver, mutate)
 	})
 	if err != nil {
 		return err
@@ -279,19 +268,8 @@ func (a *API) getPermissionSet(w http.ResponseWriter, r *http.Request, actor aud
 }
 
 func (a *API) updatePermissionSet(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
-	patch, err := decodePatch(r)
-	if err != nil {
-		return err
-	}
-	ver, err := ifMatchVersion(r)
-	if err != nil {
-		return err
-	}
-	for _, k := range readOnlyCloudFields {
-		delete(patch, k)
-	}
-	p, err := a.Cloud.UpdatePermissionSet(r.Context(), actor, r.PathValue("ps"), ver, func(x *cloud.PermissionSet) error {
-		return applyMergePatch(x, patch)
+	p, err := mergePatchUpdate(r, readOnlyCloudFields, func(ver int64, mutate func(*cloud.PermissionSet) error) (cloud.PermissionSet, error) {
+		return a.Cloud.UpdatePermissionSet(r.Context(), actor, r.PathValue("ps"), ver, mutate)
 	})
 	if err != nil {
 		return err

@@ -269,19 +269,8 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request, actor audit.Actor)
 var readOnlyUserFields = []string{"id", "created", "lastModified", "version", "managedBy"}
 
 func (a *API) updateUser(w http.ResponseWriter, r *http.Request, actor audit.Actor) error {
-	patch, err := decodePatch(r)
-	if err != nil {
-		return err
-	}
-	ver, err := ifMatchVersion(r)
-	if err != nil {
-		return err
-	}
-	for _, k := range readOnlyUserFields {
-		delete(patch, k)
-	}
-	u, err := a.Directory.UpdateUser(r.Context(), actor, r.PathValue("user"), ver, func(u *directory.User) error {
-		return applyMergePatch(u, patch)
+	u, err := mergePatchUpdate(r, readOnlyUserFields, func(ver int64, mutate func(*directory.User) error) (directory.User, error) {
+		return a.Directory.UpdateUser(r.Context(), actor, r.PathValue("user"), ver, mutate)
 	})
 	if err != nil {
 		return err
@@ -289,6 +278,25 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request, actor audit.Act
 	setETag(w, u.Version)
 	httpx.WriteJSON(w, 200, u)
 	return nil
+}
+
+// mergePatchUpdate reads a JSON merge patch (RFC 7396) and If-Match, drops
+// the server-owned keys, and runs update with a mutation applying the patch
+// to the stored object and the version If-Match asked for (0: any).
+func mergePatchUpdate[T any](r *http.Request, readOnly []string, update func(ver int64, mutate func(*T) error) (T, error)) (T, error) {
+	var zero T
+	patch, err := decodePatch(r)
+	if err != nil {
+		return zero, err
+	}
+	ver, err := ifMatchVersion(r)
+	if err != nil {
+		return zero, err
+	}
+	for _, k := range readOnly {
+		delete(patch, k)
+	}
+	return update(ver, func(x *T) error { return applyMergePatch(x, patch) })
 }
 
 func decodePatch(r *http.Request) (map[string]any, error) {
