@@ -293,8 +293,15 @@ func mergePatchUpdate[T any](r *http.Request, readOnly []string, update func(ver
 	if err != nil {
 		return zero, err
 	}
-	for _, k := range readOnly {
-		delete(patch, k)
+	// encoding/json matches keys to fields ignoring case, so a server-owned
+	// field must be dropped whatever its spelling ("managedby" would
+	// otherwise set managedBy when the stored object leaves it out).
+	for key := range patch {
+		for _, k := range readOnly {
+			if strings.EqualFold(key, k) {
+				delete(patch, key)
+			}
+		}
 	}
 	return update(ver, func(x *T) error { return applyMergePatch(x, patch) })
 }

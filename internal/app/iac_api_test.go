@@ -155,3 +155,23 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestIAMRenderByAuditorDoesNotWrite: before any AWS application exists,
+// an auditor's render is a 400 naming appId and creates nothing; an
+// administrator's render creates the instance's AWS application.
+func TestIAMRenderByAuditorDoesNotWrite(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *server) {
+		seedCloud(t, s)
+		auditor := s.must(201, "POST", "/api/v1/tokens", map[string]any{"name": "watch", "role": "auditor"}).json(t)["token"].(string)
+		if r := s.do("GET", "/api/v1/accounts/prod/iam", auditor, nil); r.Status != 400 || !strings.Contains(string(r.Body), "appId") {
+			t.Fatalf("auditor render: %d %s", r.Status, r.Body)
+		}
+		if apps := s.must(200, "GET", "/api/v1/apps", nil).json(t)["items"].([]any); len(apps) != 0 {
+			t.Fatalf("an auditor's read created %v", apps)
+		}
+		s.must(200, "GET", "/api/v1/accounts/prod/iam", nil)
+		if apps := s.must(200, "GET", "/api/v1/apps", nil).json(t)["items"].([]any); len(apps) != 1 {
+			t.Fatalf("the admin's render did not create the AWS application: %v", apps)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/awsfed"
 	"github.com/idcenter/idcenter/internal/cloud"
+	"github.com/idcenter/idcenter/internal/errs"
 	"github.com/idcenter/idcenter/internal/iac"
 	"github.com/idcenter/idcenter/internal/saml"
 )
@@ -33,7 +34,18 @@ type iacMetadata struct {
 }
 
 func (m iacMetadata) IdPMetadata(ctx context.Context, actor audit.Actor, acct cloud.Account) ([]byte, error) {
-	app, err := m.fed.AWSApplication(ctx, acct)
+	// An administrator's render creates the AWS application on first need
+	// (as a sign-in would); an auditor's read never writes.
+	var app apps.Application
+	var err error
+	if actor.Type == audit.ActorSystem || actor.Role == audit.RoleAdmin {
+		app, err = m.fed.AWSApplication(ctx, acct)
+	} else {
+		var ok bool
+		if app, ok, err = m.fed.FindAWSApplication(ctx, acct); err == nil && !ok {
+			err = errs.Invalidf("appId", "account %s has no SAML application to trust yet: an administrator's render creates it", acct.ID)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

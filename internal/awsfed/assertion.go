@@ -13,6 +13,7 @@ import (
 	"github.com/idcenter/idcenter/internal/apps"
 	"github.com/idcenter/idcenter/internal/cloud"
 	"github.com/idcenter/idcenter/internal/directory"
+	"github.com/idcenter/idcenter/internal/errs"
 	"github.com/idcenter/idcenter/internal/saml"
 	"github.com/idcenter/idcenter/internal/web"
 )
@@ -69,6 +70,13 @@ func (s *Service) Assertion(ctx context.Context, userID string, role cloud.Role)
 	app, err := s.AWSApplication(ctx, held.Account)
 	if err != nil {
 		return Assertion{}, err
+	}
+	// A disabled application signs nobody in (docs/applications.md), here
+	// as at its SSO endpoint: disabling the AWS application is how an admin
+	// stops every console sign-in and access key it would sign.
+	if !app.Enabled {
+		return Assertion{}, fmt.Errorf("%w: the application %s, which signs the assertions of AWS account %s, is disabled",
+			errs.ErrForbidden, app.DisplayName, held.Account.ID)
 	}
 	u, err := s.Users.GetUser(ctx, userID)
 	if err != nil {

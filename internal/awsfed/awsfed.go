@@ -79,7 +79,14 @@ func (s *Service) client() *http.Client {
 	if s.HTTP != nil {
 		return s.HTTP
 	}
-	return &http.Client{Timeout: STSTimeout}
+	// Redirects are not followed: STS never redirects, and following a 307
+	// or 308 would re-post the SAML assertion (a bearer credential for the
+	// role) to whatever the Location names, bypassing the https-only rule
+	// of stsEndpoint (http only for loopback). A 3xx is answered as an STS
+	// failure instead.
+	return &http.Client{Timeout: STSTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
 }
 
 func (s *Service) log() *slog.Logger {
@@ -118,6 +125,16 @@ func (s *Service) AWSApplication(ctx context.Context, acct cloud.Account) (apps.
 		s.log().Info("created the AWS application for cloud accounts", "app", app.ID)
 	}
 	return app, err
+}
+
+// FindAWSApplication is AWSApplication without the creation: ok is false
+// when the account names no application and the instance has none yet.
+func (s *Service) FindAWSApplication(ctx context.Context, acct cloud.Account) (apps.Application, bool, error) {
+	if acct.AppID != "" {
+		app, err := s.Apps.ByID(ctx, acct.AppID)
+		return app, err == nil, err
+	}
+	return s.instanceApp(ctx)
 }
 
 // instanceApp finds the instance's AWS application without creating it.

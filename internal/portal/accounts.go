@@ -145,10 +145,19 @@ func (p *Portal) heldRole(w http.ResponseWriter, r *http.Request, refused string
 		p.fail(w, r, err)
 		return cloud.Role{}, false
 	}
-	for _, role := range roles {
-		if (role.Account.ID == acct || cloud.NormalizeName(role.Account.Name) == cloud.NormalizeName(acct)) &&
-			cloud.NormalizeName(role.PermissionSet.Name) == cloud.NormalizeName(ps) {
-			return role, true
+	// By account id first, then by name, as cloud.Service resolves an
+	// account: an account may be *named* like another's 12-digit id, and the
+	// links name accounts by id, so a single pass (roles are in account name
+	// order) could pick the other account's role.
+	for _, byName := range []bool{false, true} {
+		for _, role := range roles {
+			match := role.Account.ID == acct
+			if byName {
+				match = cloud.NormalizeName(role.Account.Name) == cloud.NormalizeName(acct)
+			}
+			if match && cloud.NormalizeName(role.PermissionSet.Name) == cloud.NormalizeName(ps) {
+				return role, true
+			}
 		}
 	}
 	target := cloud.Account{Name: acct}
@@ -248,7 +257,10 @@ func AllowedDestination(s string) bool {
 			return false
 		}
 	}
-	for _, suffix := range []string{".aws.amazon.com", ".amazonaws.com"} {
+	// Console pages live under aws.amazon.com (and the GovCloud and China
+	// consoles); *.amazonaws.com also holds customer-controlled hosts (EC2
+	// public names, S3 websites, load balancers), so it is not allowed.
+	for _, suffix := range []string{".aws.amazon.com", ".amazonaws-us-gov.com", ".amazonaws.cn"} {
 		if label, ok := strings.CutSuffix(host, suffix); ok && label != "" && !strings.HasPrefix(label, ".") && !strings.HasSuffix(label, ".") {
 			return true
 		}

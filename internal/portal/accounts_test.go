@@ -345,7 +345,7 @@ func TestConsoleSignIn(t *testing.T) {
 
 		// shortcut links: destination becomes the RelayState, AWS hosts only
 		for _, dest := range []string{"https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#Instances:", "https://console.aws.amazon.com/",
-			"https://s3.console.aws.amazon.com/s3/buckets/x", "https://foo.amazonaws.com/path"} {
+			"https://s3.console.aws.amazon.com/s3/buckets/x", "https://console.amazonaws-us-gov.com/"} {
 			path := "/start/accounts/111111111111/ReadOnly/console?destination=" + url.QueryEscape(dest)
 			if _, _, relay := autoPost(t, alice.navigate(path, "none")); relay != dest {
 				t.Errorf("destination %s: relay state %q", dest, relay)
@@ -360,6 +360,7 @@ func TestConsoleSignIn(t *testing.T) {
 		n = len(s.fed.Calls())
 		for _, dest := range []string{"https://evil.example.com/", "http://console.aws.amazon.com/", "https://console.aws.amazon.com.evil.com/",
 			"https://evil.com\\@console.aws.amazon.com/", "https://user@console.aws.amazon.com/", "https://aws.amazon.com/", "https://amazonaws.com/",
+			"https://ec2-1-2-3-4.compute-1.amazonaws.com/", "https://bucket.s3-website-us-east-1.amazonaws.com/",
 			"javascript:alert(1)", "//console.aws.amazon.com/", "/start", "https://console.aws.amazon.com:8443/", "https://evilaws.amazon.com/",
 			"https://console.aws.amazon.com/" + strings.Repeat("a", 3000)} {
 			p := alice.navigate("/start/accounts/111111111111/ReadOnly/console?destination="+url.QueryEscape(dest), "same-origin")
@@ -384,9 +385,10 @@ func TestAllowedDestination(t *testing.T) {
 	for dest, want := range map[string]bool{
 		"https://console.aws.amazon.com/":                          true,
 		"https://us-east-1.console.aws.amazon.com/console/home":    true,
-		"https://console.amazonaws-us-gov.com/":                    false,
+		"https://console.amazonaws-us-gov.com/":                    true,
+		"https://console.amazonaws.cn/":                            true,
 		"https://signin.aws.amazon.com/":                           true,
-		"https://x.amazonaws.com/":                                 true,
+		"https://x.amazonaws.com/":                                 false, // customer hosts live there
 		"https://CONSOLE.AWS.AMAZON.COM/":                          true,
 		"https://console.aws.amazon.com:443/":                      true,
 		"":                                                         false,
