@@ -325,14 +325,9 @@ func (h *Handler) ssoPOST(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err)
 		return
 	}
-	id, err := saml.NewID(nil)
-	if err != nil {
-		h.Fail(w, r, err)
-		return
-	}
 	data, _ := json.Marshal(p)
-	now := h.now()
-	if err := h.Store.PutPending(r.Context(), pendingKey(id), string(data), now, now.Add(PendingTTL)); err != nil {
+	id, err := h.stash(r.Context(), pendingKey, string(data))
+	if err != nil {
 		h.Fail(w, r, err)
 		return
 	}
@@ -368,13 +363,8 @@ func (h *Handler) continuePOST(w http.ResponseWriter, r *http.Request) {
 			h.sso(w, r, req, "")
 			return
 		}
-		nid, err := saml.NewID(nil)
+		nid, err := h.stash(r.Context(), pendingKey, data)
 		if err != nil {
-			h.Fail(w, r, err)
-			return
-		}
-		now := h.now()
-		if err := h.Store.PutPending(r.Context(), pendingKey(nid), data, now, now.Add(PendingTTL)); err != nil {
 			h.Fail(w, r, err)
 			return
 		}
@@ -400,19 +390,26 @@ func (h *Handler) continuePOST(w http.ResponseWriter, r *http.Request) {
 	if req.ForceAuthn && !req.IsPassive && h.stale(web.AuthFrom(r.Context())) {
 		// Stored again under a fresh key so that sso can send the browser
 		// to sign in again and resume this request after.
-		nid, err := saml.NewID(nil)
+		nid, err := h.stash(r.Context(), pendingKey, data)
 		if err != nil {
-			h.Fail(w, r, err)
-			return
-		}
-		now := h.now()
-		if err := h.Store.PutPending(r.Context(), pendingKey(nid), data, now, now.Add(PendingTTL)); err != nil {
 			h.Fail(w, r, err)
 			return
 		}
 		returnTo = Prefix + url.PathEscape(p.AppID) + "/continue?req=" + url.QueryEscape(nid)
 	}
 	h.sso(w, r, req, returnTo)
+}
+
+// stash stores data for PendingTTL under key(id) for a fresh random id and
+// returns the id: a message received cross-site (or waiting for a sign-in)
+// is continued later by a same-site request naming it.
+func (h *Handler) stash(ctx context.Context, key func(string) string, data string) (string, error) {
+	id, err := saml.NewID(nil)
+	if err != nil {
+		return "", err
+	}
+	now := h.now()
+	return id, h.Store.PutPending(ctx, key(id), data, now, now.Add(PendingTTL))
 }
 
 func pendingKey(id string) string {

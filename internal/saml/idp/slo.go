@@ -172,14 +172,9 @@ func (s *SLO) postBinding(w http.ResponseWriter, r *http.Request) {
 		s.badLogout(w, r, err)
 		return
 	}
-	id, err := saml.NewID(nil)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
 	data, _ := json.Marshal(p)
-	now := s.now()
-	if err := s.Store.PutPending(r.Context(), sloKey("pending", id), string(data), now, now.Add(PendingTTL)); err != nil {
+	id, err := s.stash(r.Context(), func(id string) string { return sloKey("pending", id) }, string(data))
+	if err != nil {
 		s.Fail(w, r, err)
 		return
 	}
