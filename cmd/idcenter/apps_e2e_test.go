@@ -2,20 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"encoding/pem"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/idcenter/idcenter/internal/app"
-	"github.com/idcenter/idcenter/internal/config"
-	"github.com/idcenter/idcenter/internal/testenv"
 )
 
 // TestAppsCLIAgainstServer drives the application commands against a real
@@ -24,22 +14,8 @@ import (
 func TestAppsCLIAgainstServer(t *testing.T) {
 	for _, eng := range []string{"sqlite", "postgres"} {
 		t.Run(eng, func(t *testing.T) {
-			cfg := config.Defaults()
-			cfg.DataDir = t.TempDir()
-			if eng == "postgres" {
-				cfg.Database = testenv.PostgresDSN(t)
-			}
-			const token = "idc_e2e-bootstrap-token-0123456789"
-			tf := filepath.Join(cfg.DataDir, "token")
-			os.WriteFile(tf, []byte(token), 0o600)
-			cfg.Bootstrap.TokenFile = tf
-			a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(a.Handler())
-			t.Cleanup(func() { srv.Close(); a.Close() })
-			env := map[string]string{"HOME": t.TempDir(), "IDCENTER_URL": srv.URL, "IDCENTER_TOKEN": token}
+			srv := startCLIServer(t, eng)
+			env := srv.Env
 			cli := func(args ...string) (string, string, int) {
 				t.Helper()
 				var out, errb bytes.Buffer
@@ -138,26 +114,14 @@ func TestAppsCLIAgainstServer(t *testing.T) {
 // TestAppsIncludeAWSRolesCLI: `apps create/update --include-aws-roles
 // --aws-role-account` set the option, and `apps get` shows it.
 func TestAppsIncludeAWSRolesCLI(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.DataDir = t.TempDir()
-	const token = "idc_e2e-bootstrap-token-0123456789"
-	tf := filepath.Join(cfg.DataDir, "token")
-	os.WriteFile(tf, []byte(token), 0o600)
-	cfg.Bootstrap.TokenFile = tf
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); a.Close() })
-	env := map[string]string{"HOME": t.TempDir(), "IDCENTER_URL": srv.URL, "IDCENTER_TOKEN": token}
+	srv := startCLIServer(t, "sqlite")
 	cli := func(args ...string) string {
 		t.Helper()
-		var out, errb bytes.Buffer
-		if code := run(args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] }); code != 0 {
-			t.Fatalf("idcenter %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+		out, errs, code := srv.run("", args...)
+		if code != 0 {
+			t.Fatalf("idcenter %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
 		}
-		return out.String()
+		return out
 	}
 	cli("accounts", "create", "111111111111", "--name", "prod")
 	cli("apps", "create", "Data platform", "--entity-id", "https://data.example/sp", "--acs", "https://data.example/acs", "--include-aws-roles")

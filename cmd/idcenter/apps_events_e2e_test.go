@@ -2,20 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/idcenter/idcenter/internal/app"
-	"github.com/idcenter/idcenter/internal/config"
 	"github.com/idcenter/idcenter/internal/saml"
 )
 
@@ -23,19 +15,8 @@ import (
 // with their reason in plain words and the fix; apps preview --xml prints
 // the Response with the assertion the user would receive.
 func TestAppsEventsAndPreviewXMLCLI(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.DataDir = t.TempDir()
-	const token = "idc_e2e-bootstrap-token-0123456789"
-	tf := filepath.Join(cfg.DataDir, "token")
-	os.WriteFile(tf, []byte(token), 0o600)
-	cfg.Bootstrap.TokenFile = tf
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); a.Close() })
-	env := map[string]string{"HOME": t.TempDir(), "IDCENTER_URL": srv.URL, "IDCENTER_TOKEN": token}
+	srv := startCLIServer(t, "sqlite")
+	a, env := srv.App, srv.Env
 	cli := func(args ...string) (string, string, int) {
 		t.Helper()
 		var out, errb bytes.Buffer

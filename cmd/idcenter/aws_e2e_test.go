@@ -4,20 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/idcenter/idcenter/internal/app"
 	"github.com/idcenter/idcenter/internal/audit"
 	"github.com/idcenter/idcenter/internal/cloud"
-	"github.com/idcenter/idcenter/internal/config"
 	"github.com/idcenter/idcenter/internal/directory"
-	"github.com/idcenter/idcenter/internal/testenv"
 )
 
 // TestAWSCLIAgainstServer drives "idcenter aws render" and "aws check"
@@ -27,22 +21,8 @@ import (
 func TestAWSCLIAgainstServer(t *testing.T) {
 	for _, eng := range []string{"sqlite", "postgres"} {
 		t.Run(eng, func(t *testing.T) {
-			cfg := config.Defaults()
-			cfg.DataDir = t.TempDir()
-			if eng == "postgres" {
-				cfg.Database = testenv.PostgresDSN(t)
-			}
-			const token = "idc_e2e-bootstrap-token-0123456789"
-			tf := filepath.Join(cfg.DataDir, "token")
-			os.WriteFile(tf, []byte(token), 0o600)
-			cfg.Bootstrap.TokenFile = tf
-			a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(a.Handler())
-			t.Cleanup(func() { srv.Close(); a.Close() })
-			env := map[string]string{"HOME": t.TempDir(), "IDCENTER_URL": srv.URL, "IDCENTER_TOKEN": token}
+			srv := startCLIServer(t, eng)
+			a, env := srv.App, srv.Env
 			cli := func(args ...string) (string, string, int) {
 				t.Helper()
 				var out, errb bytes.Buffer

@@ -4,19 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/idcenter/idcenter/internal/app"
 	"github.com/idcenter/idcenter/internal/audit"
-	"github.com/idcenter/idcenter/internal/config"
-	"github.com/idcenter/idcenter/internal/testenv"
 )
 
 // TestSCIMTokensCLI: scim-tokens create (JSON with the secret in "token",
@@ -25,22 +17,8 @@ import (
 func TestSCIMTokensCLI(t *testing.T) {
 	for _, eng := range []string{"sqlite", "postgres"} {
 		t.Run(eng, func(t *testing.T) {
-			cfg := config.Defaults()
-			cfg.DataDir = t.TempDir()
-			if eng == "postgres" {
-				cfg.Database = testenv.PostgresDSN(t)
-			}
-			const token = "idc_e2e-bootstrap-token-0123456789"
-			tf := filepath.Join(cfg.DataDir, "token")
-			os.WriteFile(tf, []byte(token), 0o600)
-			cfg.Bootstrap.TokenFile = tf
-			a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(a.Handler())
-			t.Cleanup(func() { srv.Close(); a.Close() })
-			env := map[string]string{"HOME": t.TempDir(), "IDCENTER_URL": srv.URL, "IDCENTER_TOKEN": token}
+			srv := startCLIServer(t, eng)
+			a, env := srv.App, srv.Env
 			cli := func(args ...string) (string, string, int) {
 				t.Helper()
 				var out, errb bytes.Buffer
